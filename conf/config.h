@@ -1,0 +1,79 @@
+/* config.h - txscoped's configuration: the ini file, then TXSCOPE_* environment overrides. */
+#ifndef TXS_CONF_CONFIG_H
+#define TXS_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/log.h"
+
+#define TXS_CONF_NAME_MAX 63 /* [db.NAME]: 1..63 of [a-z0-9_] */
+
+/* One [db.NAME] section. Durations are in milliseconds; 0 means "off" where the
+ * setting allows it (pool_recycle). */
+typedef struct txs_db_conf {
+    char name[TXS_CONF_NAME_MAX + 1];
+    char *driver;                /* "postgresql" */
+    char *dsn;                   /* a URI or libpq key=value words; required */
+    int pool_size;               /* max backend connections, default 10 */
+    uint64_t pool_timeout_ms;    /* how long a session waits for a connection, default 30s */
+    uint64_t pool_recycle_ms;    /* max age since opened, 0 = never; default 3600s */
+    uint64_t connect_timeout_ms; /* default 10s */
+} txs_db_conf_t;
+
+typedef struct txs_conf {
+    char *source;      /* the file read, or NULL when none */
+    char *listen_host; /* listen = HOST:PORT, default 127.0.0.1:7432 */
+    int listen_port;
+    char *unix_socket;           /* NULL = none */
+    char *auth_token;            /* NULL = no authentication */
+    int max_clients;             /* default 1000 */
+    int max_sessions_per_client; /* default 1000 */
+    int max_pipeline;            /* default 128 */
+    size_t max_request_bytes;    /* default 1 MiB */
+    size_t max_result_bytes;     /* default 64 MiB */
+    txs_log_level_t log_level;   /* default info */
+    txs_db_conf_t *dbs;          /* in the order they appear; the first is the default db */
+    int ndbs;
+} txs_conf_t;
+
+/* Load `path` (NULL: no file) and then the environment `envp` (NULL-terminated
+ * "KEY=value" strings, e.g. environ). The environment rule:
+ *   [txscope] key      -> TXSCOPE_<KEY>            (TXSCOPE_LISTEN, TXSCOPE_MAX_PIPELINE)
+ *   [db.NAME] key      -> TXSCOPE_DB_<NAME>_<KEY>  (TXSCOPE_DB_MAIN_DSN)
+ * with NAME and KEY upper-cased; a TXSCOPE_DB_<NAME>_* variable for a db the file
+ * does not have creates it. Unknown TXSCOPE_* variables are errors.
+ * On error returns TXS_ECONFIG with errbuf naming the file and line (or the
+ * variable), the key, and the allowed values; *out is then NULL. */
+int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *errbuf,
+                  size_t errlen);
+void txs_conf_free(txs_conf_t *conf);
+
+/* The db called `name`, or NULL. */
+const txs_db_conf_t *txs_conf_find_db(const txs_conf_t *conf, const char *name);
+
+/* "500ms", "30s", "5m", "1h", "2d", or a bare number of seconds ("1.5" = 1500 ms). */
+int txs_conf_parse_duration_ms(const char *s, uint64_t *out_ms);
+/* "1048576", "64kB", "1MB", "1MiB", "2GB" (kB/MB/GB are 1024-based as in PostgreSQL). */
+int txs_conf_parse_size(const char *s, size_t *out);
+
+/* Added: print a duration or size the way the parsers read it back ("30s", "64MB"),
+ * with the largest unit that divides exactly; for log lines and error messages. */
+void txs_conf_format_duration(uint64_t ms, char *buf, size_t len);
+void txs_conf_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* Added: the rows of the key table, for reload decisions (a SIGHUP may change only
+ * reloadable keys), help output, and the test that keeps the docs in step. */
+typedef struct txs_conf_key_info {
+    const char *section;       /* "txscope" or "db.NAME" */
+    const char *name;          /* the key as written in the file, e.g. "pool_size" */
+    const char *default_value; /* as it would be written in the file; NULL = none */
+    bool reloadable;           /* false: a change needs a restart */
+    const char *doc;           /* one line */
+} txs_conf_key_info_t;
+
+/* The i-th key (0-based), or NULL past the last. */
+const txs_conf_key_info_t *txs_conf_key_info(size_t i);
+
+#endif

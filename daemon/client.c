@@ -1,0 +1,389 @@
+/* client.c - one app connection: reads and frames requests, keeps the registry of
+ * its sessions (ctx -> session), coalesces replies into one write per loop turn,
+ * stops reading when too much is pending, and winds every session down on close. */
+#include "daemon/client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "protocol/errors.h"
+#include "protocol/framing.h"
+#include "protocol/sqlstate.h"
+
+#define TXS_VERSION "0.1.0"
+#define READ_CHUNK 65536
+/* Stop reading while this much output waits for a slow reader. */
+#define OUT_HIGH_WATER (4u << 20)
+/* Buffers larger than this are released once drained, so idle clients stay small. */
+#define BUF_KEEP 65536
+
+static void process_input(txs_client_t *c);
+
+static const txs_conf_t *conf(const txs_client_t *c)
+{
+    return c->server->conf;
+}
+
+txs_buf_t *txs_client_out(txs_client_t *c)
+{
+    return &c->out;
+}
+
+size_t txs_client_max_result(const txs_client_t *c)
+{
+    return conf(c)->max_result_bytes;
+}
+
+txs_pool_t *txs_client_find_pool(txs_client_t *c, const char *name)
+{
+    return txs_server_find_pool(c->server, name);
+}
+
+/* ---- reading and backpressure ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    txs_client_t *c = h->data;
+    /* Read straight into the framing buffer: no copy. */
+    buf->base = txs_buf_reserve(&c->in, READ_CHUNK);
+    buf->len = c->in.cap - c->in.len;
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    txs_client_t *c = st->data;
+    if (nread > 0) {
+        c->in.len += (size_t)nread;
+        process_input(c);
+    } else if (nread < 0) {
+        txs_client_close(c, nread == UV_EOF ? "client closed the connection"
+                                            : uv_strerror((int)nread));
+    }
+}
+
+static void update_reading(txs_client_t *c)
+{
+    bool want = c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
+                c->pending < conf(c)->max_pipeline && c->out.len + c->writing.len < OUT_HIGH_WATER;
+    if (want && !c->reading) {
+        if (uv_read_start(&c->sock.stream, on_alloc, on_read) == 0)
+            c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop(&c->sock.stream);
+        c->reading = false;
+    }
+}
+
+/* ---- replies written by the client itself ---- */
+
+static void write_error(txs_client_t *c, const char *id, size_t id_len, const char *code,
+                        bool with_tx, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void write_error(txs_client_t *c, const char *id, size_t id_len, const char *code,
+                        bool with_tx, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    txs_reply_proxy_error(&c->out, id, id_len, code, msg, with_tx, TXS_TX_IDLE, 0);
+    txs_server_want_flush(c->server, c);
+}
+
+static void write_ok(txs_client_t *c, const txs_request_t *r, bool with_tx)
+{
+    txs_reply_open(&c->out, r->id, r->id_len, true);
+    txs_reply_close(&c->out, with_tx, TXS_TX_IDLE, 0);
+    txs_server_want_flush(c->server, c);
+}
+
+/* ---- requests ---- */
+
+static bool token_matches(const char *want, const char *got)
+{
+    if (!got)
+        return false;
+    size_t wl = strlen(want), gl = strlen(got);
+    /* Constant time in the token's length: no early exit on the first difference. */
+    unsigned char diff = (unsigned char)(wl != gl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < gl ? got[i] : 0);
+    return diff == 0;
+}
+
+static void handle_hello(txs_client_t *c, const txs_request_t *r)
+{
+    if (conf(c)->auth_token && !token_matches(conf(c)->auth_token, r->token)) {
+        txs_log_warn("client %llu %s: authentication failed", (unsigned long long)c->id, c->peer);
+        write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false, "authentication failed");
+        c->close_after_flush = true;
+        return;
+    }
+    c->authenticated = true;
+    if (r->client)
+        txs_log_debug("client %llu %s: hello from %s", (unsigned long long)c->id, c->peer,
+                      r->client);
+    txs_reply_open(&c->out, r->id, r->id_len, true);
+    txs_buf_puts(&c->out, ",\"server\":\"txscope\",\"version\":\"" TXS_VERSION "\",\"protocol\":1");
+    txs_reply_close(&c->out, false, TXS_TX_IDLE, 0);
+    txs_server_want_flush(c->server, c);
+}
+
+/* A request for a ctx with no session: ops that change nothing are answered here,
+ * so that status or end of an unknown ctx does not create one. Returns the session
+ * to enqueue on, or NULL when answered. */
+static txs_session_t *session_for(txs_client_t *c, const txs_request_t *r)
+{
+    txs_session_t *s = NULL;
+    HASH_FIND_STR(c->sessions, r->ctx, s);
+    if (s)
+        return s;
+    if (r->has_db && !txs_client_find_pool(c, r->db)) {
+        write_error(c, r->id, r->id_len, TXS_SQLSTATE_UNKNOWN_DB, true, "unknown db \"%s\"", r->db);
+        return NULL;
+    }
+    switch (r->op) {
+    case TXS_OP_STATUS:
+    case TXS_OP_END:
+    case TXS_OP_COMMIT:
+    case TXS_OP_ROLLBACK:
+        write_ok(c, r, true);
+        return NULL;
+    default:
+        break;
+    }
+    if (c->nsessions >= conf(c)->max_sessions_per_client) {
+        write_error(c, r->id, r->id_len, TXS_SQLSTATE_TOO_MANY, true,
+                    "too many sessions on this connection (max_sessions_per_client = %d)",
+                    conf(c)->max_sessions_per_client);
+        return NULL;
+    }
+    s = txs_session_create(c, r->ctx);
+    HASH_ADD_STR(c->sessions, ctx, s);
+    c->nsessions++;
+    c->refs++;
+    return s;
+}
+
+static void handle_line(txs_client_t *c, const char *line, size_t len)
+{
+    txs_queued_t *q = txs_xmalloc(sizeof *q);
+    txs_decode_error_t err;
+    if (txs_request_decode(line, len, &q->req, &err) != TXS_OK) {
+        free(q);
+        write_error(c, err.id, err.id_len, TXS_SQLSTATE_PROTOCOL, false, "%s", err.message);
+        return;
+    }
+    txs_request_t *r = &q->req;
+    if (!c->authenticated && r->op != TXS_OP_HELLO) {
+        write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false,
+                    "authentication required: send hello with the token first");
+        c->close_after_flush = true;
+    } else if (r->op == TXS_OP_HELLO) {
+        handle_hello(c, r);
+    } else if (r->op == TXS_OP_PING) {
+        write_ok(c, r, false);
+    } else {
+        txs_session_t *s = session_for(c, r);
+        if (s) {
+            c->pending++;
+            txs_session_enqueue(s, q);
+            return;
+        }
+    }
+    txs_request_free(r);
+    free(q);
+}
+
+/* Decode complete lines while the pipeline has room. */
+static void process_input(txs_client_t *c)
+{
+    size_t max = conf(c)->max_request_bytes;
+    while (c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
+           c->pending < conf(c)->max_pipeline) {
+        size_t line_len;
+        ssize_t n = txs_frame_next(c->in.data + c->in_pos, c->in.len - c->in_pos, max,
+                                   &c->in_scanned, &line_len);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            /* The framing can't be trusted past an oversized line: answer, then close. */
+            write_error(c, NULL, 0, TXS_SQLSTATE_TOO_BIG, false,
+                        "request line is longer than max_request_bytes (%zu bytes)", max);
+            c->close_after_flush = true;
+            break;
+        }
+        const char *line = c->in.data + c->in_pos;
+        c->in_pos += (size_t)n;
+        c->in_scanned = 0;
+        handle_line(c, line, line_len);
+    }
+    if (c->in_pos) {
+        txs_buf_consume(&c->in, c->in_pos);
+        c->in_pos = 0;
+    }
+    if (c->in.len == 0)
+        txs_buf_shrink(&c->in, BUF_KEEP);
+    update_reading(c);
+}
+
+void txs_client_request_done(txs_client_t *c)
+{
+    c->pending--;
+    /* Input left waiting on the pipeline limit is parsed before the loop sleeps. */
+    txs_server_want_flush(c->server, c);
+}
+
+/* ---- writing ---- */
+
+static void on_written(uv_write_t *req, int status)
+{
+    txs_client_t *c = req->data;
+    c->write_in_flight = false;
+    c->writing.len = 0;
+    txs_buf_shrink(&c->writing, BUF_KEEP);
+    if (status < 0) {
+        txs_client_close(c, status == UV_ECANCELED ? "closed" : uv_strerror(status));
+        return;
+    }
+    if (c->close_after_flush) {
+        txs_client_close(c, "closed after a fatal protocol error");
+        return;
+    }
+    if (c->out.len)
+        txs_server_want_flush(c->server, c);
+    update_reading(c);
+}
+
+void txs_client_flush(txs_client_t *c)
+{
+    if (c->state == TXS_CLIENT_ACTIVE)
+        process_input(c);
+    if (c->write_in_flight || c->out.len == 0)
+        return;
+    if (c->state != TXS_CLIENT_ACTIVE) {
+        c->out.len = 0; /* nobody to read it */
+        return;
+    }
+    txs_buf_t t = c->writing;
+    c->writing = c->out;
+    c->out = t;
+    uv_buf_t b = uv_buf_init(c->writing.data, (unsigned int)c->writing.len);
+    c->write_req.data = c;
+    c->write_in_flight = true;
+    int rc = uv_write(&c->write_req, &c->sock.stream, &b, 1, on_written);
+    if (rc < 0) {
+        c->write_in_flight = false;
+        txs_client_close(c, uv_strerror(rc));
+    }
+}
+
+/* ---- lifetime ---- */
+
+static void maybe_free(txs_client_t *c)
+{
+    if (c->refs > 0)
+        return;
+    txs_server_client_gone(c->server, c);
+    txs_buf_free(&c->in);
+    txs_buf_free(&c->out);
+    txs_buf_free(&c->writing);
+    free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    txs_client_t *c = h->data;
+    c->refs--;
+    maybe_free(c);
+}
+
+void txs_client_session_freed(txs_client_t *c, txs_session_t *s)
+{
+    HASH_DEL(c->sessions, s);
+    c->nsessions--;
+    c->refs--;
+    maybe_free(c);
+}
+
+void txs_client_close(txs_client_t *c, const char *why)
+{
+    if (c->state == TXS_CLIENT_CLOSING)
+        return;
+    c->state = TXS_CLIENT_CLOSING;
+    c->reading = false;
+    txs_server_client_closing(c->server, c);
+    txs_log_info("client %llu %s: closing (%s), %d session(s) to wind down",
+                 (unsigned long long)c->id, c->peer, why, c->nsessions);
+    c->refs++; /* hold the client while sessions let go below */
+    uv_close(&c->sock.handle, on_handle_closed);
+    /* Sessions waiting for the pool go first, so that backends freed by the others
+     * are not handed to a session that is about to go. */
+    txs_session_t *s, *tmp;
+    HASH_ITER(hh, c->sessions, s, tmp)
+    {
+        if (s->state == TXS_SESSION_ACQUIRING)
+            txs_session_wind_down(s);
+    }
+    HASH_ITER(hh, c->sessions, s, tmp)
+    {
+        txs_session_wind_down(s);
+    }
+    c->refs--;
+    maybe_free(c);
+}
+
+void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
+{
+    txs_client_t *c = txs_xcalloc(1, sizeof *c);
+    c->server = srv;
+    int rc =
+        is_unix ? uv_pipe_init(srv->loop, &c->sock.pipe, 0) : uv_tcp_init(srv->loop, &c->sock.tcp);
+    if (rc < 0) {
+        free(c);
+        txs_log_error("accept: %s", uv_strerror(rc));
+        return;
+    }
+    c->sock.handle.data = c;
+    c->id = ++srv->next_client_id;
+    c->refs = 1;
+    c->state = TXS_CLIENT_ACTIVE;
+    c->authenticated = srv->conf->auth_token == NULL;
+    txs_server_client_added(srv, c);
+    rc = uv_accept(listener, &c->sock.stream);
+    if (rc < 0) {
+        txs_client_close(c, uv_strerror(rc));
+        return;
+    }
+    if (is_unix) {
+        snprintf(c->peer, sizeof c->peer, "unix");
+    } else {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        uv_tcp_nodelay(&c->sock.tcp, 1);
+        if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET6) {
+                uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
+                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            } else {
+                uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            }
+        }
+        snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+    }
+    txs_log_info("client %llu %s: connected", (unsigned long long)c->id, c->peer);
+    if (srv->nactive > srv->conf->max_clients) {
+        write_error(c, NULL, 0, TXS_SQLSTATE_TOO_MANY, false,
+                    "too many client connections (max_clients = %d)", srv->conf->max_clients);
+        c->close_after_flush = true;
+        return;
+    }
+    update_reading(c);
+}

@@ -1,0 +1,73 @@
+/* client.h - one app connection: socket, framing, the registry of its sessions,
+ * coalesced output and read backpressure. */
+#ifndef TXS_DAEMON_CLIENT_H
+#define TXS_DAEMON_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/session.h"
+#include "protocol/buf.h"
+
+struct txs_server;
+
+typedef enum txs_client_state {
+    TXS_CLIENT_ACTIVE,  /* in server->clients; reading requests */
+    TXS_CLIENT_CLOSING, /* socket closing; sessions winding down; freed when refs hit 0 */
+} txs_client_state_t;
+
+typedef struct txs_client {
+    struct txs_server *server;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } sock;
+    uint64_t id;
+    char peer[64];
+    txs_client_state_t state;
+    int refs; /* the socket handle + each live session */
+
+    bool authenticated;
+    bool reading;
+    bool close_after_flush; /* framing lost (54000), auth failed: close once written */
+
+    txs_buf_t in;      /* received bytes; unparsed from in_pos */
+    size_t in_pos;     /* start of the first unparsed line */
+    size_t in_scanned; /* bytes after in_pos known to hold no newline */
+
+    txs_buf_t out;     /* replies being coalesced */
+    txs_buf_t writing; /* handed to uv_write */
+    bool write_in_flight;
+    uv_write_t write_req;
+    bool in_flush_list;
+    struct txs_client *flush_next;
+
+    txs_session_t *sessions; /* uthash by ctx */
+    int nsessions;
+    int pending; /* requests queued or running, across sessions */
+
+    struct txs_client *prev, *next; /* server->clients */
+} txs_client_t;
+
+/* Accept a connection from a listening stream. */
+void txs_client_accept(struct txs_server *srv, uv_stream_t *listener, bool is_unix);
+/* Close the socket and wind down every session; safe to call twice. */
+void txs_client_close(txs_client_t *c, const char *why);
+
+/* Replies: append to txs_client_out(c), then call txs_client_reply_done(). */
+txs_buf_t *txs_client_out(txs_client_t *c);
+/* A reply was appended (or dropped): schedules the write and counts the request
+ * as done for pipelining. */
+void txs_client_request_done(txs_client_t *c);
+/* Write what was coalesced (called before the loop sleeps). */
+void txs_client_flush(txs_client_t *c);
+/* A session let go (freed): unlinks it and drops the client's reference. */
+void txs_client_session_freed(txs_client_t *c, txs_session_t *s);
+/* max_result_bytes and friends, from the server's config. */
+size_t txs_client_max_result(const txs_client_t *c);
+struct txs_pool *txs_client_find_pool(txs_client_t *c, const char *name);
+
+#endif

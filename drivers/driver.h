@@ -1,0 +1,92 @@
+/* driver.h - the one interface between the daemon and a database driver.
+ *
+ * Every operation is asynchronous on the caller's uv loop and reports through one
+ * callback; a call that returns an error never calls its callback. The driver owns
+ * the uv_poll_t on its socket and re-arms it after every step. The daemon never
+ * includes libpq or MariaDB headers; a driver never touches sessions or clients. */
+#ifndef TXS_DRIVERS_DRIVER_H
+#define TXS_DRIVERS_DRIVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "protocol/buf.h"
+#include "protocol/reply.h"
+#include "protocol/request.h"
+
+typedef struct txs_dconn txs_dconn_t; /* a driver's connection: opaque here */
+
+typedef enum txs_drv_status {
+    TXS_DRV_OK = 0,   /* done; after run(): a result is ready for encode_result() */
+    TXS_DRV_DB_ERROR, /* the database refused the statement; last_error() tells why.
+                         The connection is still usable. */
+    TXS_DRV_LOST,     /* the connection is broken, or connect failed or timed out;
+                         last_error() tells why (08006 / 08001). Only close() may follow. */
+} txs_drv_status_t;
+
+/* What the backend says of its transaction, as libpq's PQtransactionStatus. */
+typedef enum txs_drv_txstatus {
+    TXS_DRV_TX_IDLE,    /* idle, no transaction open */
+    TXS_DRV_TX_INTRANS, /* idle in a transaction */
+    TXS_DRV_TX_INERROR, /* idle in a failed transaction */
+    TXS_DRV_TX_ACTIVE,  /* a statement is running or a result is pending */
+    TXS_DRV_TX_UNKNOWN, /* the connection is bad */
+} txs_drv_txstatus_t;
+
+typedef void (*txs_drv_cb)(txs_dconn_t *c, txs_drv_status_t st, void *arg);
+typedef void (*txs_drv_closed_cb)(void *arg);
+
+typedef struct txs_driver {
+    const char *name; /* "postgresql" */
+
+    /* Start connecting to `dsn` (driver syntax). cb runs once: OK (connected, idle,
+     * ready for run()) or LOST (could not connect within timeout_ms; last_error()
+     * has code 08001 and the reason). *out is set before this returns. */
+    int (*connect)(uv_loop_t *loop, const char *dsn, uint64_t timeout_ms, txs_drv_cb cb, void *arg,
+                   txs_dconn_t **out);
+
+    /* Run one statement with its parameters bound by the driver (never spliced).
+     * stmt and what it points to need only live until run() returns. cb runs once. */
+    int (*run)(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg);
+
+    /* Inside run's cb with TXS_DRV_OK: append the result's reply members,
+     *   "command":"INSERT","rowCount":1,"fields":[{"name":..,"type":..}],"rows":[[..]]
+     * (no leading comma) to out, values mapped as protocol-v1 section 4 says.
+     * Returns TXS_OK, or TXS_ETOOBIG when out->len would pass max_len (out is then
+     * truncated back to its length at the call). */
+    int (*encode_result)(txs_dconn_t *c, txs_buf_t *out, size_t max_len);
+
+    /* After a cb with DB_ERROR or LOST: the error. Strings live until the next
+     * operation on c, or close. */
+    void (*last_error)(txs_dconn_t *c, txs_error_info_t *out);
+
+    /* Ask the running statement to stop. Its run cb then reports as usual
+     * (typically DB_ERROR 57014, or OK if it finished first). No-op when nothing
+     * runs. The driver sends no further statement on c until the cancel request
+     * was delivered, so a late cancel can never hit the next statement. */
+    int (*cancel)(txs_dconn_t *c);
+
+    /* The backend's transaction status now (between operations). */
+    txs_drv_txstatus_t (*tx_status)(txs_dconn_t *c);
+
+    /* While no operation runs, report through cb (with LOST) if the connection
+     * dies (server shutdown, terminated backend). Notices are consumed. Stays in
+     * force until replaced; cb NULL stops reporting. */
+    void (*watch)(txs_dconn_t *c, txs_drv_cb cb, void *arg);
+
+    /* Close in any state (a running operation's cb is not called). Frees c;
+     * closed_cb(arg) runs when every handle is closed (a later loop turn). */
+    void (*close)(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg);
+
+    /* The server's id of this connection (PostgreSQL backend pid), 0 if unknown. */
+    int (*backend_pid)(txs_dconn_t *c);
+} txs_driver_t;
+
+/* The driver registered under `name` ("postgresql"), or NULL. */
+const txs_driver_t *txs_driver_find(const char *name);
+/* Comma-separated names of the known drivers, for error messages. */
+const char *txs_driver_names(void);
+
+extern const txs_driver_t txs_driver_pg;
+
+#endif

@@ -1,0 +1,977 @@
+/* pg.c - the PostgreSQL driver: libpq's asynchronous API driven from the caller's uv loop. */
+
+/* What it does beyond driver.h:
+ * - The dsn is a URI or key=value words. application_name defaults to txscope;
+ *   client_encoding is always UTF8; PG_OPTIONS go after the user's `options`.
+ *   libpq resolves host names synchronously: give addresses (or hostaddr=) in the dsn.
+ * - Right after connecting, before reporting OK, the user types (enums, composite types
+ *   made with CREATE TYPE, ranges, extension types) are read once; a type created later
+ *   is named by its OID ("16401") until the connection is replaced.
+ * - Statements go through the extended protocol, one at a time: a string of several
+ *   statements is a DB_ERROR (42601). COPY FROM STDIN is refused (57014); COPY TO STDOUT
+ *   returns "COPY" and its count, its data dropped. LISTEN notifications are dropped.
+ * - cancel() sends PQcancel from the thread pool and asks again, less and less often,
+ *   while the statement runs: a backend still reading the statement ignores a request.
+ *   Nothing else is sent on the connection while a request is under way. */
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "drivers/driver.h"
+#include "drivers/pg_types.h"
+#include "protocol/errors.h"
+
+/* Session settings every connection starts with, so that values have one text form
+ * whatever the server's configuration says. They go after any `options` the dsn (or
+ * PGOPTIONS) gives, and the server applies -c settings in order, so ours win for
+ * these four and the user's other settings stay. */
+#define PG_OPTIONS "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=1 -c bytea_output=hex"
+
+#define PG_MAX_PARAMS 65535 /* the protocol counts parameters in 16 bits */
+
+typedef enum pg_state {
+    PG_CONNECTING,    /* PQconnectPoll steps; the timer limits them */
+    PG_LOADING_TYPES, /* connected; the user types are being read; the timer still runs */
+    PG_IDLE,          /* nothing runs; the poll waits for readable (death, notices) */
+    PG_RUNNING,       /* a statement was sent: flush it, then collect its result */
+    PG_QUEUED,        /* run() came while a cancel request was under way: the statement
+                         waits in q_* and is sent when the cancel is done */
+    PG_REPORTING,     /* the op's callback is due on the next loop turn (timer at 0) */
+    PG_DEAD,          /* lost, or never connected: only close() */
+    PG_CLOSING,       /* close() was called: waiting for the handles and the cancel work */
+} pg_state_t;
+
+struct txs_dconn {
+    uv_loop_t *loop;
+    PGconn *pg;
+    pg_state_t state;
+
+    uv_poll_t poll;
+    int poll_fd;         /* the socket `poll` was made for; -1: poll not initialized */
+    int poll_events;     /* what poll is started for (0: stopped) */
+    int poll_want;       /* while poll closes to be remade: what to start it for then */
+    bool poll_reopening; /* poll is closing; its close callback remakes it on PQsocket */
+    bool flushing;       /* PQflush said 1: there is more to send, wait writable too */
+    bool copy_out;       /* a COPY TO STDOUT is being drained (its data dropped) */
+    uv_timer_t timer;    /* the connect timeout, and callbacks deferred to the next turn */
+    uint64_t timeout_ms;
+
+    txs_drv_cb op_cb; /* connect's or run's callback */
+    void *op_arg;
+    txs_drv_cb watch_cb;
+    void *watch_arg;
+    txs_drv_status_t deferred; /* what the op reports in PG_REPORTING */
+    bool lost_reported;        /* a LOST went to a callback: run() is refused from now on */
+
+    PGresult *result;  /* the result of the statement that just ran */
+    PGresult *err_res; /* after DB_ERROR: last_error's strings point into it */
+    txs_error_info_t err;
+    char errmsg[512];    /* last_error's message when the driver writes it */
+    char fatal_msg[256]; /* the last FATAL the server sent while idle: why it hung up */
+
+    txs_pg_typemap_t types;
+    txs_buf_t scratch; /* encode_result's bytea decoding */
+
+    /* cancel: the blocking PQcancel runs on the threadpool */
+    uv_work_t work;
+    PGcancel *cancel_obj;
+    bool cancel_busy;         /* work queued and its after_work not run yet */
+    bool cancel_again;        /* cancel() came for the statement waiting in the queue */
+    bool cancel_wanted;       /* cancel() came for the running statement: ask until it ends */
+    unsigned cancel_retry_ms; /* the next pause before asking again */
+    bool cancel_ok;           /* written by the worker thread */
+    char cancel_err[256];
+
+    /* The statement waiting in PG_QUEUED, copied: sql, NUL, each value, NUL. */
+    txs_buf_t q_text;
+    size_t *q_off; /* value offsets in q_text; SIZE_MAX: NULL */
+    const char **q_vals;
+    int q_cap;
+    int q_nparams;
+
+    int pending; /* close: callbacks (handles, cancel work) still to come */
+    txs_drv_closed_cb closed_cb;
+    void *closed_arg;
+};
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+/* ---- errors ---- */
+
+/* Copy msg into errmsg without the newline(s) libpq ends its messages with. */
+static const char *set_errmsg(txs_dconn_t *c, const char *msg)
+{
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg && *msg ? msg : "connection lost");
+    size_t n = strlen(c->errmsg);
+    while (n > 0 && (c->errmsg[n - 1] == '\n' || c->errmsg[n - 1] == '\r' ||
+                     c->errmsg[n - 1] == ' ' || c->errmsg[n - 1] == '\t'))
+        c->errmsg[--n] = '\0';
+    return c->errmsg;
+}
+
+static void set_proxy_error(txs_dconn_t *c, const char *code, const char *msg)
+{
+    memset(&c->err, 0, sizeof c->err);
+    c->err.code = code;
+    c->err.message = set_errmsg(c, msg);
+    c->err.from_db = false;
+}
+
+/* Forget the previous operation's result and error. */
+static void clear_op(txs_dconn_t *c)
+{
+    PQclear(c->result);
+    c->result = NULL;
+    PQclear(c->err_res);
+    c->err_res = NULL;
+    memset(&c->err, 0, sizeof c->err);
+}
+
+/* ---- the poll handle ---- */
+
+static void on_poll_reopened(uv_handle_t *h);
+
+/* Watch the socket for `events` (0: stop). During connect the socket can change (another
+ * address, an SSL retry), even to a new socket with the old number: callers stop the poll
+ * before a libpq call that may close it, and when the number differs the old poll is
+ * closed and a new one is made in its close callback. */
+static int arm(txs_dconn_t *c, int events)
+{
+    if (c->poll_reopening) {
+        c->poll_want = events;
+        return 0;
+    }
+    if (events == 0) {
+        if (c->poll_events)
+            uv_poll_stop(&c->poll);
+        c->poll_events = 0;
+        return 0;
+    }
+    int fd = c->pg ? PQsocket(c->pg) : -1;
+    if (fd < 0)
+        return UV_EBADF;
+    if (c->poll_fd >= 0 && fd != c->poll_fd) {
+        c->poll_reopening = true;
+        c->poll_want = events;
+        c->poll_fd = -1;
+        c->poll_events = 0;
+        uv_close((uv_handle_t *)&c->poll, on_poll_reopened);
+        return 0;
+    }
+    if (c->poll_fd < 0) {
+        int r = uv_poll_init(c->loop, &c->poll, fd);
+        if (r)
+            return r;
+        c->poll.data = c;
+        c->poll_fd = fd;
+        c->poll_events = 0;
+    }
+    if (c->poll_events != events) {
+        int r = uv_poll_start(&c->poll, events, on_poll);
+        if (r)
+            return r;
+        c->poll_events = events;
+    }
+    return 0;
+}
+
+/* ---- reporting ---- */
+
+static void close_done(txs_dconn_t *c);
+
+/* Report an op's failure: the connection is unusable (08001 while connecting, else
+ * 08006). to_watch: the death was seen while idle, so watch's callback hears it. */
+static void report_lost(txs_dconn_t *c, const char *code, const char *msg, bool to_watch)
+{
+    if (strcmp(code, "08006") == 0) {
+        if (c->fatal_msg[0]) {
+            msg = c->fatal_msg; /* the server said why before it hung up (while idle) */
+        } else if (msg && (strncmp(msg, "FATAL:  ", 8) == 0 || strncmp(msg, "PANIC:  ", 8) == 0)) {
+            /* The server said why during a statement, and libpq then lost the socket: its
+             * message is "FATAL:  why\nserver closed the connection unexpectedly...". Keep
+             * the why (libpq dropped the result that held it as a field). */
+            size_t n = strcspn(msg + 8, "\n");
+            snprintf(c->fatal_msg, sizeof c->fatal_msg, "%.*s", (int)n, msg + 8);
+            msg = c->fatal_msg;
+        }
+    }
+    set_proxy_error(c, code, msg);
+    uv_timer_stop(&c->timer);
+    c->cancel_wanted = false;
+    arm(c, 0);
+    c->state = PG_DEAD;
+    c->flushing = false;
+    txs_drv_cb cb = to_watch ? c->watch_cb : c->op_cb;
+    void *arg = to_watch ? c->watch_arg : c->op_arg;
+    if (!cb)
+        return; /* nobody watches: the next run() reports it */
+    c->lost_reported = true;
+    cb(c, TXS_DRV_LOST, arg);
+}
+
+/* The connection broke (or libpq could not go on) in whatever the current state is. */
+static void broken(txs_dconn_t *c, const char *msg)
+{
+    switch (c->state) {
+    case PG_CONNECTING:
+    case PG_LOADING_TYPES:
+        report_lost(c, "08001", msg, false);
+        return;
+    case PG_RUNNING:
+    case PG_QUEUED:
+        report_lost(c, "08006", msg, false);
+        return;
+    case PG_IDLE:
+        report_lost(c, "08006", msg, true);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Go idle: the poll waits for readable so that a dying connection is noticed. */
+static bool go_idle(txs_dconn_t *c, const char *lost_code)
+{
+    if (c->cancel_wanted) {
+        c->cancel_wanted = false;
+        uv_timer_stop(&c->timer); /* no more asking */
+    }
+    c->state = PG_IDLE;
+    c->flushing = false;
+    c->copy_out = false;
+    int r = arm(c, UV_READABLE);
+    if (r) {
+        set_proxy_error(c, lost_code, uv_strerror(r));
+        c->state = PG_DEAD;
+        c->lost_reported = true;
+        return false;
+    }
+    return true;
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Report `st` to the op's callback on the next loop turn: run() and connect() never
+ * call back before they return. The error is already in c->err. */
+static void defer(txs_dconn_t *c, txs_drv_status_t st)
+{
+    arm(c, 0);
+    c->state = PG_REPORTING;
+    c->deferred = st;
+    uv_timer_start(&c->timer, on_timer, 0, 0);
+}
+
+static int start_cancel(txs_dconn_t *c);
+
+static void on_timer(uv_timer_t *t)
+{
+    txs_dconn_t *c = t->data;
+    char msg[96];
+    switch (c->state) {
+    case PG_RUNNING:
+        /* the statement outlived a delivered cancel request: ask again */
+        if (c->cancel_wanted && !c->cancel_busy && start_cancel(c) != TXS_OK)
+            txs_log_warn("pg %d: could not send a cancel request", PQbackendPID(c->pg));
+        return;
+    case PG_CONNECTING:
+    case PG_LOADING_TYPES:
+        snprintf(msg, sizeof msg, "could not connect to server within %llu ms",
+                 (unsigned long long)c->timeout_ms);
+        report_lost(c, "08001", msg, false);
+        return;
+    case PG_REPORTING: {
+        txs_drv_status_t st = c->deferred;
+        if (st == TXS_DRV_LOST) {
+            c->state = PG_DEAD;
+            c->lost_reported = true;
+        } else if (!go_idle(c, "08006")) {
+            st = TXS_DRV_LOST;
+        }
+        c->op_cb(c, st, c->op_arg);
+        return;
+    }
+    case PG_DEAD:
+        /* watch() was set on a connection that had died unobserved */
+        if (!c->lost_reported && c->watch_cb) {
+            c->lost_reported = true;
+            c->watch_cb(c, TXS_DRV_LOST, c->watch_arg);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---- sending and collecting ---- */
+
+/* Push out what libpq holds and wait for the answer (and writable while more is to go). */
+static int flush_and_arm(txs_dconn_t *c)
+{
+    int r = PQflush(c->pg);
+    if (r < 0)
+        return -1;
+    c->flushing = r == 1;
+    return arm(c, UV_READABLE | (c->flushing ? UV_WRITABLE : 0)) ? -1 : 0;
+}
+
+/* Send a statement: text parameters, types left to the server. Returns 0 or -1 (then
+ * PQerrorMessage says why; the connection is not usable). */
+static int send_stmt(txs_dconn_t *c, const char *sql, int nparams, const char *const *values)
+{
+    if (!PQsendQueryParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0))
+        return -1;
+    c->state = PG_RUNNING;
+    return flush_and_arm(c);
+}
+
+enum drain_result { DRAIN_WAIT, DRAIN_DONE, DRAIN_BROKEN };
+
+/* Take every result libpq can give without waiting, keeping the last one. */
+static enum drain_result drain(txs_dconn_t *c)
+{
+    for (;;) {
+        if (c->copy_out) {
+            char *buf;
+            int n;
+            while ((n = PQgetCopyData(c->pg, &buf, 1)) > 0)
+                PQfreemem(buf);
+            if (n == 0)
+                return DRAIN_WAIT;
+            if (n == -2) {
+                broken(c, PQerrorMessage(c->pg));
+                return DRAIN_BROKEN;
+            }
+            c->copy_out = false;
+        }
+        if (PQisBusy(c->pg))
+            return DRAIN_WAIT;
+        PGresult *res = PQgetResult(c->pg);
+        if (!res)
+            return DRAIN_DONE;
+        switch (PQresultStatus(res)) {
+        case PGRES_COPY_IN:
+            /* No way to feed it: fail the COPY (the server answers 57014), and keep
+             * draining, or PQgetResult would return this result forever. */
+            PQclear(res);
+            if (PQputCopyEnd(c->pg, "COPY FROM STDIN is not supported through txscope") < 0 ||
+                flush_and_arm(c) < 0) {
+                broken(c, PQerrorMessage(c->pg));
+                return DRAIN_BROKEN;
+            }
+            continue;
+        case PGRES_COPY_OUT:
+            PQclear(res); /* its rows are dropped; the reply is the final "COPY n" */
+            c->copy_out = true;
+            continue;
+        case PGRES_COPY_BOTH:
+            PQclear(res);
+            broken(c, "unexpected COPY BOTH from the server");
+            return DRAIN_BROKEN;
+        default:
+            PQclear(c->result);
+            c->result = res;
+            continue;
+        }
+    }
+}
+
+static void types_loaded(txs_dconn_t *c)
+{
+    PGresult *res = c->result;
+    c->result = NULL;
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        PQclear(res);
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (!txs_pg_typemap_build(&c->types, res)) {
+        /* Not fatal: user types then show as their OID. */
+        txs_log_warn("pg: could not read the user types: %s",
+                     res ? PQresultErrorMessage(res) : "no result");
+        PQclear(res);
+    }
+    uv_timer_stop(&c->timer);
+    if (!go_idle(c, "08001")) {
+        c->op_cb(c, TXS_DRV_LOST, c->op_arg);
+        return;
+    }
+    c->op_cb(c, TXS_DRV_OK, c->op_arg);
+}
+
+static bool is_fatal_severity(const char *sev)
+{
+    return sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0);
+}
+
+/* Every result is in: report it. */
+static void statement_done(txs_dconn_t *c)
+{
+    if (c->state == PG_LOADING_TYPES) {
+        types_loaded(c);
+        return;
+    }
+    PGresult *res = c->result;
+    if (!res || PQstatus(c->pg) == CONNECTION_BAD) {
+        broken(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+        return;
+    }
+    switch (PQresultStatus(res)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_EMPTY_QUERY:
+        break;
+    case PGRES_FATAL_ERROR: {
+        const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        if (!code || is_fatal_severity(sev)) {
+            /* libpq's own error (no SQLSTATE: the socket died), or the server ends the
+             * session (FATAL, e.g. pg_terminate_backend): the connection is gone. */
+            broken(c, primary ? primary : PQresultErrorMessage(res));
+            return;
+        }
+        c->result = NULL;
+        c->err_res = res;
+        c->err.code = code;
+        c->err.message = primary ? primary : "";
+        c->err.detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        c->err.hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+        c->err.constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+        c->err.position = pos ? atoi(pos) : 0;
+        c->err.from_db = true;
+        if (!go_idle(c, "08006")) {
+            c->op_cb(c, TXS_DRV_LOST, c->op_arg);
+            return;
+        }
+        c->op_cb(c, TXS_DRV_DB_ERROR, c->op_arg);
+        return;
+    }
+    default: {
+        char msg[96];
+        snprintf(msg, sizeof msg, "unexpected result from the server: %s",
+                 PQresStatus(PQresultStatus(res)));
+        broken(c, msg);
+        return;
+    }
+    }
+    if (!go_idle(c, "08006")) {
+        c->op_cb(c, TXS_DRV_LOST, c->op_arg);
+        return;
+    }
+    c->op_cb(c, TXS_DRV_OK, c->op_arg);
+    /* encode_result is only valid inside the callback: drop the rows now rather than
+     * holding them until the next statement. c is still allocated (close() frees it in
+     * a later phase), and run() or close() in the callback cleared c->result. */
+    if (c->result == res) {
+        PQclear(res);
+        c->result = NULL;
+    }
+}
+
+/* LISTEN notifications have no place in the protocol: drop them, or libpq keeps them. */
+static void drop_notifies(txs_dconn_t *c)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(c->pg)) != NULL)
+        PQfreemem(n);
+}
+
+/* The socket is ready while a statement (or the types query) runs. */
+static void statement_step(txs_dconn_t *c, int status, int events)
+{
+    if (status < 0) {
+        broken(c, uv_strerror(status));
+        return;
+    }
+    if ((events & UV_READABLE) && !PQconsumeInput(c->pg)) {
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (c->flushing) {
+        int r = PQflush(c->pg);
+        if (r < 0) {
+            broken(c, PQerrorMessage(c->pg));
+            return;
+        }
+        c->flushing = r == 1;
+    }
+    switch (drain(c)) {
+    case DRAIN_DONE:
+        drop_notifies(c);
+        statement_done(c);
+        return;
+    case DRAIN_BROKEN:
+        return;
+    case DRAIN_WAIT: {
+        int r = arm(c, UV_READABLE | (c->flushing ? UV_WRITABLE : 0));
+        if (r)
+            broken(c, uv_strerror(r));
+        return;
+    }
+    }
+}
+
+/* The socket is readable while nothing runs: a notice, a parameter change, or the
+ * server going away (an error message, then EOF). */
+static void idle_step(txs_dconn_t *c, int status)
+{
+    if (status < 0) {
+        broken(c, uv_strerror(status));
+        return;
+    }
+    if (!PQconsumeInput(c->pg)) {
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    /* Parse what came: notices go to the notice receiver; no result is expected. */
+    PGresult *res;
+    while (!PQisBusy(c->pg) && (res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+    drop_notifies(c);
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        broken(c, PQerrorMessage(c->pg));
+}
+
+/* ---- connect ---- */
+
+static void connected(txs_dconn_t *c)
+{
+    if (PQsetnonblocking(c->pg, 1) != 0 || !PQsendQuery(c->pg, txs_pg_typemap_sql)) {
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    c->state = PG_LOADING_TYPES;
+    if (flush_and_arm(c) < 0)
+        broken(c, PQerrorMessage(c->pg));
+}
+
+static void connect_step(txs_dconn_t *c, int status)
+{
+    (void)status; /* PQconnectPoll finds out about a socket error itself */
+    arm(c, 0);    /* PQconnectPoll may close the socket and open another */
+    int r;
+    switch (PQconnectPoll(c->pg)) {
+    case PGRES_POLLING_READING:
+        r = arm(c, UV_READABLE);
+        break;
+    case PGRES_POLLING_WRITING:
+        r = arm(c, UV_WRITABLE);
+        break;
+    case PGRES_POLLING_OK:
+        connected(c);
+        return;
+    default:
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (r)
+        broken(c, uv_strerror(r));
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    txs_dconn_t *c = h->data;
+    switch (c->state) {
+    case PG_CONNECTING:
+        connect_step(c, status);
+        return;
+    case PG_LOADING_TYPES:
+    case PG_RUNNING:
+        statement_step(c, status, events);
+        return;
+    case PG_IDLE:
+    case PG_QUEUED:
+        idle_step(c, status);
+        return;
+    default:
+        arm(c, 0); /* nothing to wait for */
+        return;
+    }
+}
+
+static void on_poll_reopened(uv_handle_t *h)
+{
+    txs_dconn_t *c = h->data;
+    c->poll_reopening = false;
+    if (c->state == PG_CLOSING) {
+        close_done(c);
+        return;
+    }
+    int r = arm(c, c->poll_want);
+    if (r)
+        broken(c, uv_strerror(r));
+}
+
+static void on_notice(void *arg, const PGresult *res)
+{
+    txs_dconn_t *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (is_fatal_severity(sev) && msg)
+        snprintf(c->fatal_msg, sizeof c->fatal_msg, "%s", msg);
+    txs_log_debug("pg %d: %s: %s", PQbackendPID(c->pg), sev ? sev : "NOTICE", msg ? msg : "");
+}
+
+/* The options to send: the user's (from the dsn, else PGOPTIONS), then ours. */
+static char *build_options(const char *dsn)
+{
+    const char *user = NULL;
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    if (opts) {
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, "options") == 0 && o->val && o->val[0])
+                user = o->val;
+    } else {
+        PQfreemem(err); /* not key=value or a URI: a database name, or a bad dsn that
+                           PQconnectStartParams reports */
+    }
+    if (!user)
+        user = getenv("PGOPTIONS");
+    char *out;
+    if (user && user[0]) {
+        size_t n = strlen(user) + 1 + sizeof PG_OPTIONS;
+        out = txs_xmalloc(n);
+        snprintf(out, n, "%s %s", user, PG_OPTIONS);
+    } else {
+        out = txs_xstrdup(PG_OPTIONS);
+    }
+    PQconninfoFree(opts);
+    return out;
+}
+
+static int pg_connect(uv_loop_t *loop, const char *dsn, uint64_t timeout_ms, txs_drv_cb cb,
+                      void *arg, txs_dconn_t **out)
+{
+    txs_dconn_t *c = txs_xcalloc(1, sizeof *c);
+    c->loop = loop;
+    c->state = PG_CONNECTING;
+    c->poll_fd = -1;
+    c->timeout_ms = timeout_ms;
+    c->op_cb = cb;
+    c->op_arg = arg;
+    uv_timer_init(loop, &c->timer); /* cannot fail on unix */
+    c->timer.data = c;
+
+    /* Keywords are applied in order and the dsn (expanded from dbname) overrides what
+     * comes before it: application_name is a default, client_encoding and options win. */
+    char *options = build_options(dsn);
+    const char *const keys[] = {"application_name", "dbname", "client_encoding", "options", NULL};
+    const char *const vals[] = {"txscope", dsn, "UTF8", options, NULL};
+    c->pg = PQconnectStartParams(keys, vals, 1);
+    free(options);
+    if (!c->pg) {
+        fprintf(stderr, "txscope: out of memory starting a PostgreSQL connection\n");
+        abort();
+    }
+    PQsetNoticeReceiver(c->pg, on_notice, c);
+    *out = c;
+
+    if (PQstatus(c->pg) == CONNECTION_BAD) { /* a bad dsn, most likely */
+        set_proxy_error(c, "08001", PQerrorMessage(c->pg));
+        defer(c, TXS_DRV_LOST);
+        return TXS_OK;
+    }
+    /* Before the first PQconnectPoll, wait as if it had said WRITING. */
+    int r = arm(c, UV_WRITABLE);
+    if (r) {
+        set_proxy_error(c, "08001", uv_strerror(r));
+        defer(c, TXS_DRV_LOST);
+        return TXS_OK;
+    }
+    if (timeout_ms > 0)
+        uv_timer_start(&c->timer, on_timer, timeout_ms, 0);
+    return TXS_OK;
+}
+
+/* ---- run ---- */
+
+/* Why the statement cannot be sent as it is, or NULL. The server refuses NUL in text,
+ * and libpq would silently cut a string at one. */
+static const char *check_stmt(const txs_stmt_t *s, const char **code)
+{
+    *code = "22021";
+    if (memchr(s->sql, '\0', s->sql_len))
+        return "invalid byte sequence for encoding \"UTF8\": 0x00";
+    if (s->nparams < 0 || s->nparams > PG_MAX_PARAMS) {
+        *code = "54023";
+        return "too many parameters: at most 65535";
+    }
+    for (int i = 0; s->lengths && i < s->nparams; i++)
+        if (s->values[i] && memchr(s->values[i], '\0', (size_t)s->lengths[i]))
+            return "invalid byte sequence for encoding \"UTF8\": 0x00";
+    return NULL;
+}
+
+/* Keep a copy of the statement to send once the cancel request is done. The buffers
+ * are reused, so this allocates only while they grow. */
+static void queue_stmt(txs_dconn_t *c, const txs_stmt_t *s)
+{
+    txs_buf_truncate(&c->q_text, 0);
+    txs_buf_append(&c->q_text, s->sql, s->sql_len);
+    txs_buf_putc(&c->q_text, '\0');
+    if (s->nparams > c->q_cap) {
+        c->q_off = txs_xrealloc(c->q_off, (size_t)s->nparams * sizeof *c->q_off);
+        c->q_vals = txs_xrealloc(c->q_vals, (size_t)s->nparams * sizeof *c->q_vals);
+        c->q_cap = s->nparams;
+    }
+    for (int i = 0; i < s->nparams; i++) {
+        if (!s->values[i]) {
+            c->q_off[i] = SIZE_MAX;
+            continue;
+        }
+        c->q_off[i] = c->q_text.len;
+        size_t len = s->lengths ? (size_t)s->lengths[i] : strlen(s->values[i]);
+        txs_buf_append(&c->q_text, s->values[i], len);
+        txs_buf_putc(&c->q_text, '\0');
+    }
+    c->q_nparams = s->nparams;
+    c->state = PG_QUEUED;
+}
+
+/* The cancel request was delivered (or failed): send what waited for it. */
+static void on_cancel_done(uv_work_t *w, int status)
+{
+    txs_dconn_t *c = w->data;
+    PQfreeCancel(c->cancel_obj);
+    c->cancel_obj = NULL;
+    c->cancel_busy = false;
+    if (c->state == PG_CLOSING) {
+        close_done(c);
+        return;
+    }
+    if (status == 0 && !c->cancel_ok)
+        txs_log_debug("pg %d: cancel request failed: %s", PQbackendPID(c->pg), c->cancel_err);
+    if (c->state == PG_RUNNING && c->cancel_wanted) {
+        /* Still running. A backend still reading the statement when the request came
+         * ignored it, so ask again unless the statement ends first (its error may simply
+         * be on its way). Safe: nothing else is sent until the request is done. */
+        uv_timer_start(&c->timer, on_timer, c->cancel_retry_ms, 0);
+        if (c->cancel_retry_ms < 2000)
+            c->cancel_retry_ms *= 2;
+        return;
+    }
+    if (c->state != PG_QUEUED)
+        return;
+    for (int i = 0; i < c->q_nparams; i++)
+        c->q_vals[i] = c->q_off[i] == SIZE_MAX ? NULL : c->q_text.data + c->q_off[i];
+    int r = send_stmt(c, c->q_text.data, c->q_nparams, c->q_vals);
+    txs_buf_truncate(&c->q_text, 0); /* libpq has its own copy now */
+    txs_buf_shrink(&c->q_text, 4096);
+    if (r < 0) {
+        report_lost(c, "08006", PQerrorMessage(c->pg), false);
+        return;
+    }
+    if (c->cancel_again) {
+        c->cancel_again = false;
+        c->cancel_wanted = true;
+        c->cancel_retry_ms = 250;
+        if (start_cancel(c) != TXS_OK)
+            txs_log_warn("pg %d: could not send a cancel request", PQbackendPID(c->pg));
+    }
+}
+
+static void cancel_work(uv_work_t *w)
+{
+    txs_dconn_t *c = w->data;
+    c->cancel_ok = PQcancel(c->cancel_obj, c->cancel_err, sizeof c->cancel_err) == 1;
+}
+
+static int start_cancel(txs_dconn_t *c)
+{
+    c->cancel_obj = PQgetCancel(c->pg);
+    if (!c->cancel_obj)
+        return TXS_EIO;
+    c->cancel_ok = false;
+    c->work.data = c;
+    if (uv_queue_work(c->loop, &c->work, cancel_work, on_cancel_done) != 0) {
+        PQfreeCancel(c->cancel_obj);
+        c->cancel_obj = NULL;
+        return TXS_EIO;
+    }
+    c->cancel_busy = true;
+    return TXS_OK;
+}
+
+static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
+{
+    if (c->state == PG_DEAD) {
+        if (c->lost_reported)
+            return TXS_ELOST;
+        /* It died while idle and unwatched: say so now, through cb. */
+        c->op_cb = cb;
+        c->op_arg = arg;
+        defer(c, TXS_DRV_LOST);
+        return TXS_OK;
+    }
+    if (c->state != PG_IDLE)
+        return TXS_ESTATE;
+    clear_op(c);
+    c->op_cb = cb;
+    c->op_arg = arg;
+
+    const char *code, *why = check_stmt(stmt, &code);
+    if (why) {
+        set_proxy_error(c, code, why);
+        defer(c, TXS_DRV_DB_ERROR);
+        return TXS_OK;
+    }
+    if (c->cancel_busy) {
+        queue_stmt(c, stmt); /* a late cancel must not hit this statement */
+        return TXS_OK;
+    }
+    /* stmt->sql is NUL-terminated at sql_len, as the request decoder's strings are. */
+    if (send_stmt(c, stmt->sql, stmt->nparams, stmt->values) < 0) {
+        set_proxy_error(c, "08006", PQerrorMessage(c->pg));
+        defer(c, TXS_DRV_LOST);
+    }
+    return TXS_OK;
+}
+
+static int pg_cancel(txs_dconn_t *c)
+{
+    if (c->state == PG_QUEUED) {
+        c->cancel_again = true; /* cancel it once it is sent */
+        return TXS_OK;
+    }
+    if (c->state != PG_RUNNING || c->cancel_wanted)
+        return TXS_OK; /* nothing runs, or this statement is being cancelled already */
+    c->cancel_wanted = true;
+    c->cancel_retry_ms = 250;
+    if (c->cancel_busy)
+        return TXS_OK; /* asked again when the request under way is done */
+    int r = start_cancel(c);
+    if (r != TXS_OK)
+        c->cancel_wanted = false;
+    return r;
+}
+
+/* ---- the rest of the vtable ---- */
+
+static int pg_encode_result(txs_dconn_t *c, txs_buf_t *out, size_t max_len)
+{
+    if (!c->result || c->state != PG_IDLE)
+        return TXS_ESTATE;
+    /* Text is UTF-8 unless the database is SQL_ASCII (no conversion, no check) or the
+     * session set another client_encoding. */
+    const char *senc = PQparameterStatus(c->pg, "server_encoding");
+    bool check_utf8 = (senc && strcmp(senc, "SQL_ASCII") == 0) ||
+                      strcmp(pg_encoding_to_char(PQclientEncoding(c->pg)), "UTF8") != 0;
+    return txs_pg_encode_result(c->result, &c->types, check_utf8, &c->scratch, out, max_len);
+}
+
+static void pg_last_error(txs_dconn_t *c, txs_error_info_t *out)
+{
+    *out = c->err;
+}
+
+static txs_drv_txstatus_t pg_tx_status(txs_dconn_t *c)
+{
+    switch (c->state) {
+    case PG_IDLE:
+        switch (PQtransactionStatus(c->pg)) {
+        case PQTRANS_IDLE:
+            return TXS_DRV_TX_IDLE;
+        case PQTRANS_INTRANS:
+            return TXS_DRV_TX_INTRANS;
+        case PQTRANS_INERROR:
+            return TXS_DRV_TX_INERROR;
+        case PQTRANS_ACTIVE:
+            return TXS_DRV_TX_ACTIVE;
+        default:
+            return TXS_DRV_TX_UNKNOWN;
+        }
+    case PG_LOADING_TYPES:
+    case PG_RUNNING:
+    case PG_QUEUED:
+    case PG_REPORTING:
+        return TXS_DRV_TX_ACTIVE;
+    default:
+        return TXS_DRV_TX_UNKNOWN;
+    }
+}
+
+static void pg_watch(txs_dconn_t *c, txs_drv_cb cb, void *arg)
+{
+    c->watch_cb = cb;
+    c->watch_arg = arg;
+    if (cb && c->state == PG_DEAD && !c->lost_reported)
+        uv_timer_start(&c->timer, on_timer, 0, 0); /* it died before anyone watched */
+}
+
+static void close_done(txs_dconn_t *c)
+{
+    if (--c->pending > 0)
+        return;
+    txs_drv_closed_cb cb = c->closed_cb;
+    void *arg = c->closed_arg;
+    free(c);
+    if (cb)
+        cb(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    close_done(h->data);
+}
+
+static void pg_close(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg)
+{
+    if (c->state == PG_CLOSING)
+        return;
+    c->state = PG_CLOSING;
+    c->closed_cb = closed_cb;
+    c->closed_arg = arg;
+    c->op_cb = NULL;
+    c->watch_cb = NULL;
+
+    /* uv_close stops the poll at once, before PQfinish closes its socket. */
+    c->pending = 1;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    if (c->poll_reopening) {
+        c->pending++; /* on_poll_reopened finishes it */
+    } else if (c->poll_fd >= 0) {
+        c->pending++;
+        uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+        c->poll_fd = -1;
+    }
+    if (c->cancel_busy) {
+        /* PQcancel uses its own PGcancel, not c->pg: finishing the connection under it
+         * is safe. Wait for its after_work (ECANCELED if it had not started). */
+        c->pending++;
+        uv_cancel((uv_req_t *)&c->work);
+    }
+    PQfinish(c->pg);
+    c->pg = NULL;
+    clear_op(c);
+    txs_pg_typemap_free(&c->types);
+    txs_buf_free(&c->scratch);
+    txs_buf_free(&c->q_text);
+    free(c->q_off);
+    free(c->q_vals);
+    c->q_off = NULL;
+    c->q_vals = NULL;
+    c->q_cap = 0;
+}
+
+static int pg_backend_pid(txs_dconn_t *c)
+{
+    return c->pg ? PQbackendPID(c->pg) : 0;
+}
+
+const txs_driver_t txs_driver_pg = {
+    .name = "postgresql",
+    .connect = pg_connect,
+    .run = pg_run,
+    .encode_result = pg_encode_result,
+    .last_error = pg_last_error,
+    .cancel = pg_cancel,
+    .tx_status = pg_tx_status,
+    .watch = pg_watch,
+    .close = pg_close,
+    .backend_pid = pg_backend_pid,
+};

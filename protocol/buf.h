@@ -1,0 +1,43 @@
+/* buf.h - a growable byte buffer: read buffers, output buffers, reply encoding. */
+#ifndef TXS_PROTOCOL_BUF_H
+#define TXS_PROTOCOL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Allocation failure aborts the process (as redis does): every size the daemon
+ * buffers is bounded by a configured limit, so running out is not a peer's doing. */
+typedef struct txs_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} txs_buf_t;
+
+#define TXS_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+void txs_buf_init(txs_buf_t *b);
+void txs_buf_free(txs_buf_t *b);
+/* Make room for `extra` more bytes; returns data + len. */
+char *txs_buf_reserve(txs_buf_t *b, size_t extra);
+void txs_buf_append(txs_buf_t *b, const void *p, size_t n);
+void txs_buf_putc(txs_buf_t *b, char c);
+void txs_buf_puts(txs_buf_t *b, const char *s);
+void txs_buf_printf(txs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void txs_buf_vprintf(txs_buf_t *b, const char *fmt, va_list ap);
+/* Cut back to `len` bytes (len <= b->len). */
+void txs_buf_truncate(txs_buf_t *b, size_t len);
+/* Drop the first n bytes. */
+void txs_buf_consume(txs_buf_t *b, size_t n);
+/* Release memory beyond `keep` bytes of capacity when empty (to bound idle memory). */
+void txs_buf_shrink(txs_buf_t *b, size_t keep);
+
+void *txs_xmalloc(size_t n);
+void *txs_xcalloc(size_t n, size_t size);
+void *txs_xrealloc(void *p, size_t n);
+char *txs_xstrdup(const char *s);
+char *txs_xstrndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,17 @@
+/* sqlclass.h - what kind of statement a piece of SQL is, from its leading keywords. */
+#ifndef TXS_PROTOCOL_SQLCLASS_H
+#define TXS_PROTOCOL_SQLCLASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when the statement is transaction control that the daemon must own:
+ * BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE,
+ * SET TRANSACTION, SET SESSION CHARACTERISTICS AS TRANSACTION, PREPARE TRANSACTION,
+ * COMMIT/ROLLBACK PREPARED, XA ..., SET autocommit (MySQL). Leading whitespace and
+ * comments (-- to end of line, nested C-style) are skipped; keywords are matched
+ * case-insensitively as whole words. When `what` is not NULL it receives a short
+ * upper-case name of the statement ("BEGIN", "SAVEPOINT", ...). */
+bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what);
+
+#endif

@@ -1,0 +1,166 @@
+/* test_guarantee.c - the rollback guarantee: a client that goes away, by close or by
+ * death, leaves no transaction, no lock and no busy backend behind. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+Suite *suite_guarantee(void);
+
+/* Until cond (a SQL count) is zero, at most ms; returns the time it took, or -1. */
+static long long wait_zero(PGconn *pg, const char *sql, int ms)
+{
+    long long t0 = th_now_ms();
+    while (th_now_ms() - t0 < ms) {
+        if (th_pg_long(pg, sql) == 0)
+            return th_now_ms() - t0;
+        th_sleep_ms(10);
+    }
+    return -1;
+}
+
+/* The row lock an open transaction holds would make this insert wait; lock_timeout
+ * turns that wait into an error. */
+static void assert_key_free(PGconn *pg, const char *table, int key)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "set lock_timeout = '2s'; insert into %s values (%d)", table, key);
+    th_pg_exec(pg, sql);
+}
+
+START_TEST(close_with_open_transaction_rolls_back)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_g1; create table t_g1(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"insert into t_g1 values (1), (2)\"}"),
+        "insert");
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"y\",\"sql\":\"select 1\",\"autocommit\":true}"),
+        "other");
+    long before = th_daemon_backends(pg, &d, NULL);
+    ck_assert_int_ge(before, 1);
+    ck_assert_int_eq(th_daemon_backends(pg, &d, "state = 'idle in transaction'"), 1);
+
+    txscope_close(c);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state "
+             "like 'idle in transaction%%'",
+             d.port);
+    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    assert_key_free(pg, "t_g1", 1);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_g1"), 1); /* only ours */
+    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), before);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(killed_client_cancels_running_statement)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_g2; create table t_g2(id int primary key)");
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        txscope_conn_t *c = th_connect(&d);
+        cJSON *r =
+            th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_g2 values (7)\"}");
+        if (!txscope_reply_ok(r))
+            _exit(3);
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select pg_sleep(10)\"}");
+        pause();
+        _exit(0);
+    }
+    char running[200];
+    snprintf(running, sizeof running,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state = "
+             "'active' and query like '%%pg_sleep(10)%%'",
+             d.port);
+    long long t0 = th_now_ms();
+    while (th_pg_long(pg, running) == 0) {
+        ck_assert_msg(th_now_ms() - t0 < 5000, "the statement never started");
+        th_sleep_ms(10);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    long long took = wait_zero(pg, running, 5000);
+    ck_assert_msg(took >= 0 && took < 1000, "statement still running %lld ms after the kill", took);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state <> "
+             "'idle'",
+             d.port);
+    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    assert_key_free(pg, "t_g2", 7);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(end_rolls_back_and_releases)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_g3; create table t_g3(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"e\"}"), "begin");
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"insert into t_g3 values (5)\"}"),
+        "insert");
+    cJSON *r = th_call(c, "{\"op\":\"end\",\"ctx\":\"e\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "end");
+    assert_key_free(pg, "t_g3", 5);
+    /* The single connection went back: another context gets it at once. */
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"select 1\",\"autocommit\":true}"),
+        "reuse");
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* SIGTERM with a transaction open: rolled back, daemon exits 0. */
+START_TEST(shutdown_rolls_back)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_g4; create table t_g4(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"insert into t_g4 values (9)\"}"),
+        "insert");
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    assert_key_free(pg, "t_g4", 9);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_g4"), 1);
+    txscope_close(c);
+    PQfinish(pg);
+}
+END_TEST
+
+Suite *suite_guarantee(void)
+{
+    Suite *s = suite_create("guarantee");
+    TCase *tc = tcase_create("guarantee");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, close_with_open_transaction_rolls_back);
+    tcase_add_test(tc, killed_client_cancels_running_statement);
+    tcase_add_test(tc, end_rolls_back_and_releases);
+    tcase_add_test(tc, shutdown_rolls_back);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,142 @@
+/* test_malformed.c - bad input gets the protocol's error, and nobody else notices. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/integration/harness.h"
+
+Suite *suite_malformed(void);
+
+static cJSON *raw(txscope_conn_t *c, const char *bytes, size_t len)
+{
+    ck_assert_int_eq(txscope_send_raw(c, bytes, len), 0);
+    cJSON *r = txscope_recv(c, T_TIMEOUT);
+    ck_assert_msg(r != NULL, "no reply to %.40s: %s", bytes, txscope_errmsg(c));
+    return r;
+}
+
+static void expect_08P01(txscope_conn_t *c, const char *line, const char *mentions, long id)
+{
+    cJSON *r = raw(c, line, strlen(line));
+    const char *msg = txscope_reply_message(r);
+    ck_assert_msg(msg && (!mentions || strstr(msg, mentions)), "%s -> %s", line,
+                  txscope_last_line(c));
+    int64_t got;
+    if (id >= 0) {
+        ck_assert_msg(txscope_get_int64(cJSON_GetObjectItem(r, "id"), &got) && got == id,
+                      "id not echoed: %s", txscope_last_line(c));
+    }
+    th_expect_code(r, "08P01", line);
+}
+
+START_TEST(malformed_requests_get_08P01_and_others_go_on)
+{
+    const char *env[] = {"TXSCOPE_MAX_REQUEST_BYTES=4kB", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_m; create table t_m(id int primary key)");
+    /* A bystander with an open transaction. */
+    txscope_conn_t *other = th_connect(&d);
+    th_expect_ok(
+        th_call(other, "{\"op\":\"query\",\"ctx\":\"o\",\"sql\":\"insert into t_m values (1)\"}"),
+        "bystander");
+
+    txscope_conn_t *c = th_connect(&d);
+    expect_08P01(c, "hello there\n", NULL, -1);
+    expect_08P01(c, "[1,2,3]\n", "object", -1);
+    expect_08P01(c, "{\"id\":5,\"ctx\":\"m\"}\n", "op", 5);
+    expect_08P01(c, "{\"id\":6,\"op\":\"fly\",\"ctx\":\"m\"}\r\n", "fly", 6);
+    expect_08P01(
+        c, "{\"id\":7,\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"select 1\",\"params\":\"nope\"}\n",
+        "params", 7);
+    expect_08P01(c, "{\"id\":8,\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"select '\xff\xfe'\"}\n",
+                 "UTF-8", -1);
+    expect_08P01(c, "{\"id\":9,\"op\":\"query\",\"sql\":\"select 1\"}\n", "ctx", 9);
+    expect_08P01(c, "{\"id\":10,\"op\":\"query\",\"ctx\":\"m\",\"sql\":7}\n", "sql", 10);
+    expect_08P01(c, "\n", NULL, -1);
+    /* Still usable after all that. */
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"select 1\"}"),
+                 "after errors");
+
+    /* A line over max_request_bytes: 54000, then the connection is closed. */
+    size_t n = 8192;
+    char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    memcpy(big, "{\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"", 31);
+    big[n] = '\n';
+    cJSON *r = raw(c, big, n + 1);
+    th_expect_code(r, "54000", "too big");
+    free(big);
+    ck_assert_ptr_null(txscope_recv(c, T_TIMEOUT));
+    ck_assert(txscope_eof(c));
+    txscope_close(c);
+
+    /* The bystander's transaction is intact and commits. */
+    th_expect_ok(
+        th_call(other, "{\"op\":\"query\",\"ctx\":\"o\",\"sql\":\"insert into t_m values (2)\"}"),
+        "bystander 2");
+    th_expect_ok(th_call(other, "{\"op\":\"commit\",\"ctx\":\"o\"}"), "bystander commit");
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_m"), 2);
+    txscope_close(other);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(authentication_with_a_token)
+{
+    const char *env[] = {"TXSCOPE_AUTH_TOKEN=s3cret", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_code(th_call(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select 1\"}"), "28000",
+                   "no hello");
+    ck_assert_ptr_null(txscope_recv(c, T_TIMEOUT));
+    txscope_close(c);
+
+    c = th_connect(&d);
+    th_expect_code(th_call(c, "{\"op\":\"hello\",\"token\":\"wrong\"}"), "28000", "bad token");
+    txscope_close(c);
+
+    c = th_connect(&d);
+    cJSON *r = th_call(c, "{\"op\":\"hello\",\"token\":\"s3cret\",\"client\":\"test\"}");
+    ck_assert_int_eq(cJSON_GetObjectItem(r, "protocol")->valueint, 1);
+    th_expect_ok(r, "hello");
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select 1\",\"autocommit\":true}"),
+        "after hello");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(too_many_clients)
+{
+    const char *env[] = {"TXSCOPE_MAX_CLIENTS=2", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *a = th_connect(&d), *b = th_connect(&d);
+    th_expect_ok(th_call(a, "{\"op\":\"ping\"}"), "a");
+    th_expect_ok(th_call(b, "{\"op\":\"ping\"}"), "b");
+    txscope_conn_t *c = th_connect(&d);
+    cJSON *r = txscope_recv(c, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_code(r, "53300", "third client");
+    txscope_close(c);
+    txscope_close(a);
+    txscope_close(b);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+Suite *suite_malformed(void)
+{
+    Suite *s = suite_create("malformed");
+    TCase *tc = tcase_create("malformed");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, malformed_requests_get_08P01_and_others_go_on);
+    tcase_add_test(tc, authentication_with_a_token);
+    tcase_add_test(tc, too_many_clients);
+    suite_add_tcase(s, tc);
+    return s;
+}

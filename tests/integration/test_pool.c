@@ -1,0 +1,130 @@
+/* test_pool.c - pool_size is a hard limit, waiters are served or get 53300, and
+ * pool_recycle replaces old connections. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/integration/harness.h"
+
+Suite *suite_pool(void);
+
+START_TEST(many_contexts_share_a_small_pool)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=5", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_p1; create table t_p1(ctx text primary key)");
+    enum { CONNS = 4, CTXS = 200, PER_CTX = 3 };
+    txscope_conn_t *c[CONNS];
+    for (int i = 0; i < CONNS; i++)
+        c[i] = th_connect(&d);
+    for (int k = 0; k < CTXS; k++) {
+        txscope_conn_t *cc = c[k % CONNS];
+        th_send(cc,
+                "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"insert into t_p1 values "
+                "($1)\",\"params\":[\"c%d\"]}",
+                k, k);
+        th_send(cc, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select pg_sleep(0.005)\"}", k);
+        th_send(cc, "{\"op\":\"commit\",\"ctx\":\"c%d\"}", k);
+    }
+    int got = 0;
+    long max_backends = 0;
+    long long t0 = th_now_ms();
+    while (got < CTXS * PER_CTX) {
+        ck_assert_msg(th_now_ms() - t0 < 60000, "only %d replies", got);
+        long n = th_daemon_backends(pg, &d, NULL);
+        if (n > max_backends)
+            max_backends = n;
+        for (int i = 0; i < CONNS; i++) {
+            cJSON *r;
+            while ((r = txscope_recv(c[i], 5)) != NULL) {
+                ck_assert_msg(txscope_reply_ok(r), "reply not ok: %s", txscope_last_line(c[i]));
+                cJSON_Delete(r);
+                got++;
+            }
+        }
+    }
+    ck_assert_int_le(max_backends, 5);
+    ck_assert_int_ge(max_backends, 1);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_p1"), CTXS);
+    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), 5);
+    for (int i = 0; i < CONNS; i++)
+        txscope_close(c[i]);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(waiter_gets_53300_after_pool_timeout)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=300ms", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"holder\",\"sql\":\"select 1\"}"),
+                 "holder");
+    long long t0 = th_now_ms();
+    cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"waiter\",\"sql\":\"select 2\"}");
+    long long took = th_now_ms() - t0;
+    /* The request never reached the database: the session is as it was, idle. */
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_code(r, "53300", "waiter");
+    ck_assert_int_ge(took, 250);
+    ck_assert_int_lt(took, 3000);
+    /* FIFO: a waiter queued behind is served as soon as the holder lets go. */
+    int64_t w = th_send(c, "{\"op\":\"query\",\"ctx\":\"waiter\",\"sql\":\"select 3\"}");
+    th_expect_ok(th_call(c, "{\"op\":\"commit\",\"ctx\":\"holder\"}"), "commit holder");
+    r = txscope_wait(c, w, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "waiter after release");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(pool_recycle_replaces_old_connections)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_RECYCLE=1", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    long p1 = th_backend_pid(c, "r", true);
+    long p2 = th_backend_pid(c, "r", true);
+    ck_assert_int_eq(p1, p2); /* reused while young */
+    th_sleep_ms(1200);
+    long p3 = th_backend_pid(c, "r", true);
+    ck_assert_int_ne(p3, p1);
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(backend_down_gives_08001)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_DSN=postgresql://postgres@127.0.0.1:1/postgres",
+                         "TXSCOPE_DB_MAIN_POOL_TIMEOUT=20s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    long long t0 = th_now_ms();
+    cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"z\",\"sql\":\"select 1\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_code(r, "08001", "no server");
+    ck_assert_int_lt(th_now_ms() - t0, 5000); /* promptly, not after pool_timeout */
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+Suite *suite_pool(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *tc = tcase_create("pool");
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, many_contexts_share_a_small_pool);
+    tcase_add_test(tc, waiter_gets_53300_after_pool_timeout);
+    tcase_add_test(tc, pool_recycle_replaces_old_connections);
+    tcase_add_test(tc, backend_down_gives_08001);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,231 @@
+/* test_sessions.c - contexts on one connection: isolation, ordering, concurrency. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+Suite *suite_sessions(void);
+
+static char *value_of(txscope_conn_t *c, const char *ctx, const char *sql)
+{
+    cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"%s\"}", ctx, sql);
+    ck_assert_msg(txscope_reply_ok(r), "%s: %s", sql, txscope_reply_message(r));
+    char *v = th_first_value(r);
+    cJSON_Delete(r);
+    return v;
+}
+
+START_TEST(two_contexts_interleave_on_one_connection)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg,
+               "drop table if exists t_inter; create table t_inter(id int primary key, who text)");
+    txscope_conn_t *c = th_connect(&d);
+
+    cJSON *r = th_call(
+        c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_inter values (1,'a')\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "open");
+    ck_assert_int_eq(txscope_reply_tx_depth(r), 1);
+    th_expect_ok(r, "a insert");
+    th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"b\"}"), "b begin");
+    th_expect_ok(
+        th_call(c,
+                "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"insert into t_inter values (2,'b')\"}"),
+        "b insert");
+    th_expect_ok(
+        th_call(c,
+                "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_inter values (3,'a')\"}"),
+        "a insert 2");
+
+    char *va = value_of(c, "a", "select string_agg(who || id, ',' order by id) from t_inter");
+    char *vb = value_of(c, "b", "select string_agg(who || id, ',' order by id) from t_inter");
+    ck_assert_str_eq(va, "a1,a3");
+    ck_assert_str_eq(vb, "b2");
+    free(va);
+    free(vb);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_inter"), 0);
+
+    r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"a\",\"id\":\"c1\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    ck_assert_int_eq(txscope_reply_tx_depth(r), 0);
+    ck_assert_str_eq(cJSON_GetObjectItem(r, "id")->valuestring, "c1");
+    th_expect_ok(r, "a commit");
+    th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"b\"}"), "b rollback");
+
+    PGresult *res = PQexec(pg, "select string_agg(who || id, ',' order by id) from t_inter");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "a1,a3");
+    PQclear(res);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(slow_context_does_not_delay_another)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    txscope_conn_t *c = th_connect(&d);
+    int64_t slow = th_send(
+        c,
+        "{\"op\":\"query\",\"ctx\":\"slow\",\"sql\":\"select pg_sleep(1.5)\",\"autocommit\":true}");
+    long long t0 = th_now_ms();
+    int64_t fast =
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"fast\",\"sql\":\"select 42\",\"autocommit\":true}");
+    cJSON *r = txscope_recv(c, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    int64_t id = 0;
+    txscope_get_int64(cJSON_GetObjectItem(r, "id"), &id);
+    ck_assert_int_eq(id, fast);
+    ck_assert_int_lt(th_now_ms() - t0, 1000);
+    cJSON_Delete(r);
+    r = txscope_recv(c, T_TIMEOUT);
+    txscope_get_int64(cJSON_GetObjectItem(r, "id"), &id);
+    ck_assert_int_eq(id, slow);
+    th_expect_ok(r, "slow");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* Requests of one ctx run strictly in order, even when pipelined past max_pipeline. */
+START_TEST(one_context_in_order_with_backpressure)
+{
+    const char *env[] = {"TXSCOPE_MAX_PIPELINE=4", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_order; create table t_order(n int)");
+    txscope_conn_t *c = th_connect(&d);
+    enum { N = 60 };
+    int64_t ids[N + 1];
+    for (int i = 0; i < N; i++)
+        ids[i] = th_send(c,
+                         "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"insert into t_order values "
+                         "($1)\",\"params\":[%d]}",
+                         i % 3 == 0 ? "o" : (i % 3 == 1 ? "p" : "q"), i);
+    ids[N] = th_send(c, "{\"op\":\"commit\",\"ctx\":\"o\"}");
+    int64_t last_o = -1;
+    for (int i = 0; i <= N; i++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_msg(r != NULL, "reply %d missing: %s", i, txscope_errmsg(c));
+        ck_assert_msg(txscope_reply_ok(r), "reply %d not ok: %s", i, txscope_last_line(c));
+        int64_t id;
+        txscope_get_int64(cJSON_GetObjectItem(r, "id"), &id);
+        for (int k = 0; k <= N; k += 3)
+            if (ids[k] == id) {
+                ck_assert_int_gt(id, last_o); /* ctx o: replies in the order sent */
+                last_o = id;
+            }
+        cJSON_Delete(r);
+    }
+    /* Only ctx o committed: rows 0, 3, 6, ... */
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_order"), N / 3);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_order where n % 3 <> 0"), 0);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(status_end_and_unknown_context)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    txscope_conn_t *c = th_connect(&d);
+    cJSON *r = th_call(c, "{\"op\":\"status\",\"ctx\":\"nobody\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "status of unknown ctx");
+    th_expect_ok(
+        th_call(
+            c,
+            "{\"op\":\"begin\",\"ctx\":\"e\",\"isolation\":\"serializable\",\"read_only\":true}"),
+        "begin");
+    r = th_call(
+        c,
+        "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"select current_setting('transaction_isolation') "
+        "|| ',' || current_setting('transaction_read_only')\"}");
+    char *v = th_first_value(r);
+    ck_assert_str_eq(v, "serializable,on");
+    free(v);
+    cJSON_Delete(r);
+    th_expect_code(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"create table t_ro(x int)\"}"),
+        "25006", "write in read-only tx");
+    r = th_call(c, "{\"op\":\"end\",\"ctx\":\"e\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "end");
+    th_expect_code(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"select 1\",\"db\":\"nope\"}"),
+        "3D000", "unknown db");
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"select 1\",\"db\":\"main\"}"),
+        "named db");
+    th_expect_code(th_call(c, "{\"op\":\"begin\",\"ctx\":\"e\"}"), "25001", "begin in tx");
+    th_expect_code(th_call(c, "{\"op\":\"begin\",\"ctx\":\"e\",\"nested\":true}"), "0A000",
+                   "nested not yet");
+    th_expect_code(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"select 1\",\"autocommit\":true}"),
+        "25001", "autocommit in tx");
+    r = th_call(c, "{\"op\":\"ping\"}");
+    ck_assert_ptr_null(cJSON_GetObjectItem(r, "tx"));
+    th_expect_ok(r, "ping");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(session_limit_per_client)
+{
+    const char *env[] = {"TXSCOPE_MAX_SESSIONS_PER_CLIENT=2", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"s1\"}"), "s1");
+    th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"s2\"}"), "s2");
+    th_expect_code(th_call(c, "{\"op\":\"begin\",\"ctx\":\"s3\"}"), "53300", "s3");
+    th_expect_ok(th_call(c, "{\"op\":\"end\",\"ctx\":\"s1\"}"), "end s1");
+    th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"s3\"}"), "s3 after end");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(unix_socket_listener)
+{
+    char path[128], env_sock[160];
+    snprintf(path, sizeof path, "/tmp/txs_test_%d.sock", (int)getpid());
+    snprintf(env_sock, sizeof env_sock, "TXSCOPE_UNIX_SOCKET=%s", path);
+    const char *env[] = {env_sock, NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    char err[256];
+    txscope_conn_t *c = txscope_connect(path, T_TIMEOUT, err, sizeof err);
+    ck_assert_msg(c != NULL, "connect %s: %s", path, err);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"u\",\"sql\":\"select 1\",\"autocommit\":true}"),
+        "query over the unix socket");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    ck_assert_int_ne(access(path, F_OK), 0); /* removed at exit */
+}
+END_TEST
+
+Suite *suite_sessions(void)
+{
+    Suite *s = suite_create("sessions");
+    TCase *tc = tcase_create("sessions");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, two_contexts_interleave_on_one_connection);
+    tcase_add_test(tc, slow_context_does_not_delay_another);
+    tcase_add_test(tc, one_context_in_order_with_backpressure);
+    tcase_add_test(tc, status_end_and_unknown_context);
+    tcase_add_test(tc, session_limit_per_client);
+    tcase_add_test(tc, unix_socket_listener);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# check.sh - run the unit tests, then the integration tests against a throwaway
+# PostgreSQL on loopback (started here, stopped on exit). Called by `make check`
+# after the ASan/UBSan build.
+set -eu
+cd "$(dirname "$0")/../.."
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+echo "== unit tests"
+build/asan/bin/unit_tests
+
+tmp=$(mktemp -d /tmp/txscope-check.XXXXXX)
+chmod 755 "$tmp" # the postgres user must reach its data dir inside
+cleanup() {
+    tests/scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+    if [ "${KEEP_LOGS:-}" = 1 ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT INT TERM
+
+echo "== make install into a staging directory"
+make -s install DESTDIR="$tmp/stage" PREFIX=/usr >/dev/null
+for f in usr/bin/txscoped usr/bin/txscope etc/txscope/txscope.ini usr/share/doc/txscope/README.md; do
+    [ -e "$tmp/stage/$f" ] || { echo "make install did not install /$f" >&2; exit 1; }
+done
+"$tmp/stage/usr/bin/txscoped" -V | grep -q '^txscoped 0.1.0$'
+"$tmp/stage/usr/bin/txscope" --version | grep -q '0.1.0'
+echo "   installed: $(cd "$tmp/stage" && find . -type f | sort | tr '\n' ' ')"
+
+echo "== starting a throwaway PostgreSQL"
+eval "$(tests/scripts/pg.sh start "$tmp/pg")"
+echo "   on $PGHOST:$PGPORT"
+
+echo "== integration tests"
+export TXS_TEST_LOGDIR="$tmp"
+export TXS_DAEMON="${TXS_DAEMON:-build/asan/bin/txscoped}"
+export TXS_CLI="${TXS_CLI:-build/asan/bin/txscope}"
+if ! build/asan/bin/integration_tests; then
+    echo "== integration tests failed; daemon logs:" >&2
+    for f in "$tmp"/txscoped-*.log; do
+        [ -s "$f" ] || continue
+        echo "--- $f" >&2
+        tail -n 40 "$f" >&2
+    done
+    exit 1
+fi

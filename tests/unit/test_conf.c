@@ -1,0 +1,625 @@
+/* test_conf.c - txs_conf_load: defaults, the ini file, the environment, error messages. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "protocol/errors.h"
+
+Suite *suite_conf(void);
+
+#define DSN "postgresql://txscope@127.0.0.1:5432/app"
+#define DB_MAIN "[db.main]\ndsn = " DSN "\n"
+
+static char tmpdir[64];
+static char path[256];
+static char err[1024];
+static char *no_env[] = {NULL};
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/txs_conf_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    DIR *d = opendir(tmpdir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    ck_assert_int_eq(rmdir(tmpdir), 0);
+}
+
+/* Writes t.ini in the temp dir; returns its path. */
+static const char *write_ini(const char *text)
+{
+    snprintf(path, sizeof path, "%s/t.ini", tmpdir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+static txs_conf_t *load_ok(const char *file, char **env)
+{
+    txs_conf_t *c = NULL;
+    int rc = txs_conf_load(file, env, &c, err, sizeof err);
+    ck_assert_msg(rc == 0, "load failed: %s", err);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+/* Loads expecting an error; returns the message. */
+static const char *load_err(const char *file, char **env)
+{
+    txs_conf_t *c = (txs_conf_t *)&c; /* must be reset to NULL */
+    int rc = txs_conf_load(file, env, &c, err, sizeof err);
+    ck_assert_int_eq(rc, TXS_ECONFIG);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(err[0] != '\0', "no error message");
+    return err;
+}
+
+#define ck_assert_has(hay, needle)                                                                 \
+    ck_assert_msg(strstr((hay), (needle)) != NULL, "\"%s\" not in \"%s\"", (needle), (hay))
+
+/* The file name and line an error names, e.g. "t.ini:2: ". */
+static const char *at(int line)
+{
+    static char buf[300];
+    snprintf(buf, sizeof buf, "%s:%d: ", path, line);
+    return buf;
+}
+
+START_TEST(defaults_with_env_dsn)
+{
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=" DSN, NULL};
+    txs_conf_t *c = load_ok(NULL, env);
+    ck_assert_ptr_null(c->source);
+    ck_assert_str_eq(c->listen_host, "127.0.0.1");
+    ck_assert_int_eq(c->listen_port, 7432);
+    ck_assert_ptr_null(c->unix_socket);
+    ck_assert_ptr_null(c->auth_token);
+    ck_assert_int_eq(c->max_clients, 1000);
+    ck_assert_int_eq(c->max_sessions_per_client, 1000);
+    ck_assert_int_eq(c->max_pipeline, 128);
+    ck_assert_uint_eq(c->max_request_bytes, 1024 * 1024);
+    ck_assert_uint_eq(c->max_result_bytes, 64 * 1024 * 1024);
+    ck_assert_int_eq(c->log_level, TXS_LOG_INFO);
+    ck_assert_int_eq(c->ndbs, 1);
+    const txs_db_conf_t *db = &c->dbs[0];
+    ck_assert_str_eq(db->name, "main");
+    ck_assert_str_eq(db->driver, "postgresql");
+    ck_assert_str_eq(db->dsn, DSN);
+    ck_assert_int_eq(db->pool_size, 10);
+    ck_assert_uint_eq(db->pool_timeout_ms, 30000);
+    ck_assert_uint_eq(db->pool_recycle_ms, 3600000);
+    ck_assert_uint_eq(db->connect_timeout_ms, 10000);
+    ck_assert_ptr_eq(txs_conf_find_db(c, "main"), db);
+    ck_assert_ptr_null(txs_conf_find_db(c, "other"));
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(no_db_at_all)
+{
+    const char *e = load_err(NULL, no_env);
+    ck_assert_has(e, "no database configured");
+    ck_assert_has(e, "TXSCOPE_DB_MAIN_DSN");
+    ck_assert_has(e, "[db.NAME]");
+    /* NULL envp is an empty environment. */
+    e = load_err(NULL, NULL);
+    ck_assert_has(e, "no database configured");
+    /* A file with only [txscope] has no db either, and the message names the file. */
+    e = load_err(write_ini("[txscope]\nmax_clients = 5\n"), no_env);
+    ck_assert_has(e, "TXSCOPE_DB_MAIN_DSN");
+    ck_assert_has(e, path);
+}
+END_TEST
+
+START_TEST(file_sets_every_key)
+{
+    const char *f = write_ini("; a comment\n"
+                              "# another\n"
+                              "\n"
+                              "[txscope]\n"
+                              "listen = 0.0.0.0:9000\n"
+                              "unix_socket = /run/txscope.sock\n"
+                              "auth_token = s3cret ; an inline comment\n"
+                              "max_clients = 7\n"
+                              "  max_sessions_per_client = 8\n" /* indented */
+                              "max_pipeline = 9\n"
+                              "max_request_bytes = 2kB\n"
+                              "max_result_bytes = 3MiB\n"
+                              "log_level = debug\n"
+                              "[db.first]\n"
+                              "driver = postgresql\n"
+                              "dsn = host=/tmp dbname=app user=me\n"
+                              "pool_size = 3\n"
+                              "pool_timeout = 1.5\n"
+                              "pool_recycle = 0\n"
+                              "connect_timeout = 250ms\n"
+                              "[db.second_db]\n"
+                              "dsn = " DSN "\n");
+    txs_conf_t *c = load_ok(f, no_env);
+    ck_assert_str_eq(c->source, f);
+    ck_assert_str_eq(c->listen_host, "0.0.0.0");
+    ck_assert_int_eq(c->listen_port, 9000);
+    ck_assert_str_eq(c->unix_socket, "/run/txscope.sock");
+    ck_assert_str_eq(c->auth_token, "s3cret");
+    ck_assert_int_eq(c->max_clients, 7);
+    ck_assert_int_eq(c->max_sessions_per_client, 8);
+    ck_assert_int_eq(c->max_pipeline, 9);
+    ck_assert_uint_eq(c->max_request_bytes, 2048);
+    ck_assert_uint_eq(c->max_result_bytes, 3 * 1024 * 1024);
+    ck_assert_int_eq(c->log_level, TXS_LOG_DEBUG);
+    ck_assert_int_eq(c->ndbs, 2);
+    ck_assert_str_eq(c->dbs[0].name, "first");
+    ck_assert_str_eq(c->dbs[0].driver, "postgresql");
+    ck_assert_str_eq(c->dbs[0].dsn, "host=/tmp dbname=app user=me");
+    ck_assert_int_eq(c->dbs[0].pool_size, 3);
+    ck_assert_uint_eq(c->dbs[0].pool_timeout_ms, 1500);
+    ck_assert_uint_eq(c->dbs[0].pool_recycle_ms, 0);
+    ck_assert_uint_eq(c->dbs[0].connect_timeout_ms, 250);
+    /* The second db has the defaults. */
+    ck_assert_str_eq(c->dbs[1].name, "second_db");
+    ck_assert_int_eq(c->dbs[1].pool_size, 10);
+    ck_assert_uint_eq(c->dbs[1].pool_recycle_ms, 3600000);
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(quotes_crlf_bom_and_empty_values)
+{
+    const char *f = write_ini("\xEF\xBB\xBF[txscope]\r\n"
+                              "auth_token = \" two words \"\r\n"
+                              "log_level = WARN\r\n"
+                              "unix_socket =\r\n" DB_MAIN);
+    txs_conf_t *c = load_ok(f, no_env);
+    ck_assert_str_eq(c->auth_token, " two words ");
+    ck_assert_int_eq(c->log_level, TXS_LOG_WARN);
+    ck_assert_ptr_null(c->unix_socket);
+    txs_conf_free(c);
+    /* An empty auth_token means none. */
+    c = load_ok(write_ini("[txscope]\nauth_token =\n" DB_MAIN), no_env);
+    ck_assert_ptr_null(c->auth_token);
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(long_lines)
+{
+    /* A long DSN fits (inih's own limit is 200 bytes). */
+    char dsn[1200];
+    memset(dsn, 'x', sizeof dsn - 1);
+    dsn[sizeof dsn - 1] = '\0';
+    char text[1400];
+    snprintf(text, sizeof text, "[db.main]\ndsn = %s\n", dsn);
+    txs_conf_t *c = load_ok(write_ini(text), no_env);
+    ck_assert_str_eq(c->dbs[0].dsn, dsn);
+    txs_conf_free(c);
+    /* Past the limit: an error, not a value cut short. */
+    char *big = malloc(10000);
+    ck_assert_ptr_nonnull(big);
+    int n = snprintf(big, 10000, "[db.main]\ndsn = ");
+    memset(big + n, 'y', 5000);
+    strcpy(big + n + 5000, "\n");
+    const char *e = load_err(write_ini(big), no_env);
+    free(big);
+    ck_assert_has(e, at(2));
+    ck_assert_has(e, "line longer than");
+}
+END_TEST
+
+/* One bad value per row: the ini text, then what the error must say after "t.ini:LINE: ". */
+static const struct bad_value {
+    const char *ini;
+    int line;
+    const char *says;
+} bad_values[] = {
+    {"[txscope]\nmax_clients = abc\n", 2,
+     "[txscope] max_clients = \"abc\": expected an integer from 1 to 1000000"},
+    {"[txscope]\nmax_clients = 0\n", 2, "expected an integer from 1 to 1000000"},
+    {"[txscope]\nmax_clients = 1000001\n", 2, "expected an integer from 1 to 1000000"},
+    {"[txscope]\nmax_pipeline = 99999999999999999999999\n", 2,
+     "expected an integer from 1 to 100000"},
+    {"[txscope]\nmax_pipeline = 5x\n", 2, "expected an integer from 1 to 100000"},
+    {"[txscope]\nmax_pipeline = +5\n", 2, "expected an integer from 1 to 100000"},
+    {"[txscope]\nmax_sessions_per_client = -1\n", 2,
+     "[txscope] max_sessions_per_client = \"-1\": expected an integer from 1 to 1000000"},
+    {"[txscope]\nmax_request_bytes = 512\n", 2,
+     "[txscope] max_request_bytes = \"512\": expected a size from 1kB to 1GB"},
+    {"[txscope]\nmax_request_bytes = 2GB\n", 2, "expected a size from 1kB to 1GB"},
+    {"[txscope]\nmax_request_bytes = 1mb\n", 2, "units B, kB, MB, GB are 1024-based"},
+    {"[txscope]\nmax_result_bytes = 4097MB\n", 2, "expected a size from 1kB to 4GB"},
+    {"[txscope]\nlog_level = verbose\n", 2,
+     "[txscope] log_level = \"verbose\": expected one of: error, warn, info, debug"},
+    {"[txscope]\nlisten = 127.0.0.1:0\n", 2,
+     "[txscope] listen = \"127.0.0.1:0\": expected HOST:PORT with HOST an IP address (IPv6 as "
+     "[::1]:7432) and PORT from 1 to 65535"},
+    {"[txscope]\nlisten = 127.0.0.1:65536\n", 2, "expected HOST:PORT"},
+    {"[txscope]\nlisten = 127.0.0.1:x\n", 2, "(IPv6 as [::1]:7432)"},
+    {"[txscope]\nlisten = ::1:7432\n", 2, "(IPv6 as [::1]:7432)"},
+    {"[txscope]\nlisten = localhost:7432\n", 2, "HOST an IP address"},
+    {"[txscope]\nlisten = 1.2.3:7432\n", 2, "HOST an IP address"},
+    {"[txscope]\nlisten = 127.0.0.1:7432:1\n", 2, "HOST an IP address"},
+    {"[txscope]\nunix_socket = /"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxx"
+     "xxxxxxxxxx\n",
+     2, "[txscope] unix_socket = \"/xxx"},
+    {"[txscope]\nunix_socket = /"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxx"
+     "xxxxxxxxxx\n",
+     2, "expected at most 107 bytes"},
+    {"[db.main]\ndsn = x\ndriver = mysql\n", 3,
+     "[db.main] driver = \"mysql\": expected one of: postgresql"},
+    {"[db.main]\ndsn =\n", 2, "[db.main] dsn = \"\": expected a non-empty value"},
+    {"[db.main]\ndsn = x\npool_size = 10001\n", 3,
+     "[db.main] pool_size = \"10001\": expected an integer from 1 to 10000"},
+    {"[db.main]\ndsn = x\npool_size = abc\n", 3,
+     "[db.main] pool_size = \"abc\": expected an integer from 1 to 10000"},
+    {"[db.main]\ndsn = x\npool_timeout = -1s\n", 3,
+     "[db.main] pool_timeout = \"-1s\": expected a duration from 0 to 1h"},
+    {"[db.main]\ndsn = x\npool_timeout = 3601s\n", 3, "expected a duration from 0 to 1h"},
+    {"[db.main]\ndsn = x\npool_timeout = soon\n", 3, "like 500ms, 30s, 5m, 1h, 2d"},
+    {"[db.main]\ndsn = x\npool_recycle = 31d\n", 3,
+     "[db.main] pool_recycle = \"31d\": expected a duration from 0 (never) to 30d"},
+    {"[db.main]\ndsn = x\nconnect_timeout = 99ms\n", 3,
+     "[db.main] connect_timeout = \"99ms\": expected a duration from 100ms to 10m"},
+    {"[db.main]\ndsn = x\nconnect_timeout = 11m\n", 3, "expected a duration from 100ms to 10m"},
+};
+
+START_TEST(bad_value_names_file_line_key_and_allowed)
+{
+    const struct bad_value *b = &bad_values[_i];
+    char text[512];
+    /* Rows without a db get one after their lines, so only the bad value fails. */
+    snprintf(text, sizeof text, "%s%s", b->ini, strstr(b->ini, "[db.") ? "" : DB_MAIN);
+    const char *e = load_err(write_ini(text), no_env);
+    ck_assert_has(e, at(b->line));
+    ck_assert_has(e, b->says);
+}
+END_TEST
+
+START_TEST(good_bounds_accepted)
+{
+    txs_conf_t *c = load_ok(write_ini("[txscope]\n"
+                                      "listen = [::1]:1\n"
+                                      "max_clients = 1000000\n"
+                                      "max_request_bytes = 1kB\n"
+                                      "max_result_bytes = 4GB\n"
+                                      "[db.main]\n"
+                                      "dsn = x\n"
+                                      "pool_size = 10000\n"
+                                      "pool_timeout = 1h\n"
+                                      "pool_recycle = 30d\n"
+                                      "connect_timeout = 100ms\n"),
+                            no_env);
+    ck_assert_str_eq(c->listen_host, "::1");
+    ck_assert_int_eq(c->listen_port, 1);
+    ck_assert_int_eq(c->max_clients, 1000000);
+    ck_assert_uint_eq(c->max_request_bytes, 1024);
+    ck_assert_uint_eq(c->max_result_bytes, 4ULL << 30);
+    ck_assert_int_eq(c->dbs[0].pool_size, 10000);
+    ck_assert_uint_eq(c->dbs[0].pool_timeout_ms, 3600000);
+    ck_assert_uint_eq(c->dbs[0].pool_recycle_ms, 30ULL * 86400000);
+    ck_assert_uint_eq(c->dbs[0].connect_timeout_ms, 100);
+    txs_conf_free(c);
+}
+END_TEST
+
+/* Structural mistakes: the ini, the line, what the error says. */
+static const struct bad_value bad_files[] = {
+    {"[txscope]\nmax_clint = 5\n", 2,
+     "[txscope] max_clint: unknown key; expected one of: listen, unix_socket, auth_token, "
+     "max_clients, max_sessions_per_client, max_pipeline, max_request_bytes, max_result_bytes, "
+     "log_level"},
+    {"[db.main]\ndsn = x\npool_sise = 5\n", 3,
+     "[db.main] pool_sise: unknown key; expected one of: driver, dsn, pool_size, pool_timeout, "
+     "pool_recycle, connect_timeout"},
+    {"[db.main]\ndsn = x\nPool_Size = 5\n", 3, "Pool_Size: unknown key"},
+    {"[txscop]\nmax_clients = 5\n", 1, "unknown section [txscop]; expected [txscope] or [db.NAME]"},
+    {"[db.main]\ndsn = x\n[db]\n", 3, "unknown section [db]"},
+    {"[db.Main]\ndsn = x\n", 1, "[db.Main]: expected [db.NAME] with NAME 1 to 63 characters"},
+    {"[db.]\ndsn = x\n", 1, "[db.]: expected [db.NAME]"},
+    {"[db.a-b]\ndsn = x\n", 1, "[db.a-b]: expected [db.NAME]"},
+    {"[db.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\ndsn = x\n", 1,
+     "expected [db.NAME] with NAME 1 to 63 characters of a-z, 0-9 and _"},
+    {"[txscope]\n[db.main]\ndsn = x\n[txscope]\n", 4, "[txscope] appears twice (first on line 1)"},
+    {"[db.main]\ndsn = x\n\n[db.main]\npool_size = 2\n", 4,
+     "[db.main] appears twice (first on line 1)"},
+    {"[db.main]\ndsn = x\ndsn = y\n", 3, "[db.main] dsn: set twice (first on line 2)"},
+    {"max_clients = 5\n[db.main]\ndsn = x\n", 1, "max_clients: a key outside any section"},
+    {"[db.main]\ndsn = x\npool_size 10\n", 3, "\"pool_size 10\": expected key = value, [section]"},
+    {"[db.main\ndsn = x\n", 1, "\"[db.main\": expected key = value, [section]"},
+    {"[txscope] junk\n[db.main]\ndsn = x\n", 1, "text after [txscope]"},
+    /* The first error in the file wins, whichever kind it is. */
+    {"[db.main]\ndsn = x\nbroken\npool_size = 0\n", 3, "\"broken\""},
+    {"[db.main]\ndsn = x\npool_size = 0\nbroken\n", 3, "pool_size = \"0\""},
+    /* A db without its required dsn; the error names its header. */
+    {"[txscope]\n[db.main]\npool_size = 5\n", 2,
+     "[db.main] has no dsn: add dsn = ... to it, or set TXSCOPE_DB_MAIN_DSN"},
+    {"[db.main]\ndsn = x\n[db.other]\n", 3, "[db.other] has no dsn"},
+};
+
+START_TEST(bad_file_names_line_and_fix)
+{
+    const struct bad_value *b = &bad_files[_i];
+    const char *e = load_err(write_ini(b->ini), no_env);
+    ck_assert_has(e, at(b->line));
+    ck_assert_has(e, b->says);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    snprintf(path, sizeof path, "%s/nope.ini", tmpdir);
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", NULL};
+    const char *e = load_err(path, env);
+    ck_assert_has(e, "cannot open");
+    ck_assert_has(e, path);
+    ck_assert_has(e, "No such file");
+    /* A directory is not a file either. */
+    e = load_err(tmpdir, env);
+    ck_assert_has(e, tmpdir);
+}
+END_TEST
+
+START_TEST(env_overrides_file)
+{
+    const char *f = write_ini("[txscope]\n"
+                              "listen = 10.0.0.1:1\n"
+                              "auth_token = from-file\n"
+                              "max_pipeline = 5\n"
+                              "[db.main]\n"
+                              "dsn = from-file\n"
+                              "pool_size = 4\n");
+    char *env[] = {"HOME=/root",
+                   "TXSCOPE_LISTEN=[::]:9000",
+                   "TXSCOPE_AUTH_TOKEN=",
+                   "TXSCOPE_MAX_REQUEST_BYTES=4kB",
+                   "TXSCOPE_LOG_LEVEL=error",
+                   "TXSCOPE_DB_MAIN_DSN=from-env",
+                   "TXSCOPE_DB_MAIN_POOL_TIMEOUT=5s",
+                   "TXSCOPE_CONFIG=/elsewhere.ini",
+                   "TXSCOPEX=ignored",
+                   NULL};
+    txs_conf_t *c = load_ok(f, env);
+    ck_assert_str_eq(c->listen_host, "::");
+    ck_assert_int_eq(c->listen_port, 9000);
+    ck_assert_ptr_null(c->auth_token); /* empty = none, even over the file's */
+    ck_assert_int_eq(c->max_pipeline, 5);
+    ck_assert_uint_eq(c->max_request_bytes, 4096);
+    ck_assert_int_eq(c->log_level, TXS_LOG_ERROR);
+    ck_assert_int_eq(c->ndbs, 1);
+    ck_assert_str_eq(c->dbs[0].dsn, "from-env");
+    ck_assert_int_eq(c->dbs[0].pool_size, 4);
+    ck_assert_uint_eq(c->dbs[0].pool_timeout_ms, 5000);
+    ck_assert_str_eq(c->source, f);
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(env_creates_dbs_after_file_dbs_in_envp_order)
+{
+    const char *f = write_ini("[db.b]\ndsn = b\n[db.a]\ndsn = a\n");
+    char *env[] = {"TXSCOPE_DB_Z_DSN=z", "TXSCOPE_DB_A_POOL_SIZE=2", "TXSCOPE_DB_C_POOL_SIZE=3",
+                   "TXSCOPE_DB_C_DSN=c", NULL};
+    txs_conf_t *c = load_ok(f, env);
+    ck_assert_int_eq(c->ndbs, 4);
+    ck_assert_str_eq(c->dbs[0].name, "b");
+    ck_assert_str_eq(c->dbs[1].name, "a");
+    ck_assert_int_eq(c->dbs[1].pool_size, 2);
+    ck_assert_str_eq(c->dbs[2].name, "z");
+    ck_assert_str_eq(c->dbs[2].dsn, "z");
+    ck_assert_str_eq(c->dbs[2].driver, "postgresql");
+    ck_assert_uint_eq(c->dbs[2].connect_timeout_ms, 10000);
+    ck_assert_str_eq(c->dbs[3].name, "c");
+    ck_assert_int_eq(c->dbs[3].pool_size, 3);
+    ck_assert_str_eq(txs_conf_find_db(c, "c")->dsn, "c");
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(env_db_names_with_underscores)
+{
+    const char *f = write_ini("[db.main_ro]\ndsn = ro\n");
+    char *env[] = {"TXSCOPE_DB_MAIN_RO_POOL_SIZE=7",
+                   "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", /* main + pool_timeout */
+                   "TXSCOPE_DB_MAIN_DSN=m",
+                   "TXSCOPE_DB_X_POOL_POOL_RECYCLE=0", /* x_pool + pool_recycle */
+                   "TXSCOPE_DB_X_POOL_DSN=xp",
+                   "TXSCOPE_DB___DSN=underscore", /* the name "_" */
+                   NULL};
+    txs_conf_t *c = load_ok(f, env);
+    ck_assert_int_eq(c->ndbs, 4);
+    ck_assert_str_eq(c->dbs[0].name, "main_ro");
+    ck_assert_int_eq(c->dbs[0].pool_size, 7);
+    ck_assert_uint_eq(c->dbs[0].pool_timeout_ms, 30000);
+    ck_assert_str_eq(c->dbs[1].name, "main");
+    ck_assert_uint_eq(c->dbs[1].pool_timeout_ms, 2000);
+    ck_assert_str_eq(c->dbs[1].dsn, "m");
+    ck_assert_str_eq(c->dbs[2].name, "x_pool");
+    ck_assert_uint_eq(c->dbs[2].pool_recycle_ms, 0);
+    ck_assert_str_eq(c->dbs[3].name, "_");
+    ck_assert_str_eq(c->dbs[3].dsn, "underscore");
+    txs_conf_free(c);
+}
+END_TEST
+
+/* One bad environment per row: the variable and what the error must say. */
+static const struct bad_env {
+    char *var;
+    const char *says;
+} bad_envs[] = {
+    {"TXSCOPE_DB_MAIN_POOL_SIZE=0",
+     "TXSCOPE_DB_MAIN_POOL_SIZE = \"0\": expected an integer from 1 to 10000"},
+    {"TXSCOPE_MAX_CLIENTS=lots", "TXSCOPE_MAX_CLIENTS = \"lots\": expected an integer"},
+    {"TXSCOPE_LOG_LEVEL=loud", "TXSCOPE_LOG_LEVEL = \"loud\": expected one of: error, warn"},
+    {"TXSCOPE_LISTEN=x", "TXSCOPE_LISTEN = \"x\": expected HOST:PORT"},
+    {"TXSCOPE_LISTEN=127.0.0.1:0", "TXSCOPE_LISTEN = \"127.0.0.1:0\": expected HOST:PORT"},
+    {"TXSCOPE_LISTEN=127.0.0.1:65536", "TXSCOPE_LISTEN = \"127.0.0.1:65536\""},
+    {"TXSCOPE_LISTEN=[::1]7432", "TXSCOPE_LISTEN = \"[::1]7432\""},
+    {"TXSCOPE_LISTEN=[nohost]:7432", "TXSCOPE_LISTEN = \"[nohost]:7432\""},
+    {"TXSCOPE_LISTEN=:7432", "TXSCOPE_LISTEN = \":7432\""},
+    {"TXSCOPE_LISTEN=127.0.0.1:", "TXSCOPE_LISTEN = \"127.0.0.1:\""},
+    {"TXSCOPE_LISTEN=127.0.0.1:-80", "TXSCOPE_LISTEN = \"127.0.0.1:-80\""},
+    {"TXSCOPE_DB_MAIN_CONNECT_TIMEOUT=1h",
+     "TXSCOPE_DB_MAIN_CONNECT_TIMEOUT = \"1h\": expected a duration from 100ms to 10m"},
+    {"TXSCOPE_DB_MAIN_DRIVER=oracle",
+     "TXSCOPE_DB_MAIN_DRIVER = \"oracle\": expected one of: postgresql"},
+    {"TXSCOPE_MAX_CLIENT=5",
+     "TXSCOPE_MAX_CLIENT: unknown variable; expected TXSCOPE_<KEY> with KEY one of LISTEN, "
+     "UNIX_SOCKET, AUTH_TOKEN, MAX_CLIENTS"},
+    {"TXSCOPE_DB_MAIN_POOLSIZE=5", "TXSCOPE_DB_<NAME>_<KEY> with KEY one of DRIVER, DSN, "
+                                   "POOL_SIZE, POOL_TIMEOUT, POOL_RECYCLE, CONNECT_TIMEOUT"},
+    {"TXSCOPE_DB_DSN=x", "TXSCOPE_DB_DSN: unknown variable"},
+    {"TXSCOPE_DB__DSN=x", "TXSCOPE_DB__DSN: unknown variable"}, /* an empty name */
+    {"TXSCOPE_DB=x", "TXSCOPE_DB: unknown variable"},
+    {"TXSCOPE_=x", "TXSCOPE_: unknown variable"},
+    {"TXSCOPE_listen=x", "TXSCOPE_listen: unknown variable"},
+    {"TXSCOPE_DB_Main_DSN=x", "TXSCOPE_DB_Main_DSN: expected TXSCOPE_DB_<NAME>_DSN with NAME 1 "
+                              "to 63 characters of A-Z, 0-9 and _"},
+    {"TXSCOPE_DB_A-B_DSN=x", "TXSCOPE_DB_A-B_DSN: expected TXSCOPE_DB_<NAME>_DSN"},
+    {"TXSCOPE_DB_RO_POOL_SIZE=5", "TXSCOPE_DB_RO_POOL_SIZE creates db \"ro\", which has no "
+                                  "dsn: set TXSCOPE_DB_RO_DSN too"},
+};
+
+START_TEST(bad_env_names_variable_and_allowed)
+{
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", bad_envs[_i].var, NULL};
+    const char *e = load_err(NULL, env);
+    ck_assert_has(e, bad_envs[_i].says);
+}
+END_TEST
+
+START_TEST(errbuf_may_be_null)
+{
+    txs_conf_t *c = NULL;
+    ck_assert_int_eq(txs_conf_load(NULL, no_env, &c, NULL, 0), TXS_ECONFIG);
+    ck_assert_ptr_null(c);
+    /* A short buffer is cut, still terminated. */
+    char small[8];
+    ck_assert_int_eq(txs_conf_load(NULL, no_env, &c, small, sizeof small), TXS_ECONFIG);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+}
+END_TEST
+
+/* The shipped sample loads, and every value it sets is the code's default. */
+START_TEST(sample_loads_with_the_defaults)
+{
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=" DSN, NULL};
+    txs_conf_t *s = load_ok("conf/txscope.ini", no_env);
+    txs_conf_t *d = load_ok(NULL, env);
+    ck_assert_str_eq(s->listen_host, d->listen_host);
+    ck_assert_int_eq(s->listen_port, d->listen_port);
+    ck_assert_ptr_null(s->unix_socket);
+    ck_assert_ptr_null(s->auth_token);
+    ck_assert_int_eq(s->max_clients, d->max_clients);
+    ck_assert_int_eq(s->max_sessions_per_client, d->max_sessions_per_client);
+    ck_assert_int_eq(s->max_pipeline, d->max_pipeline);
+    ck_assert_uint_eq(s->max_request_bytes, d->max_request_bytes);
+    ck_assert_uint_eq(s->max_result_bytes, d->max_result_bytes);
+    ck_assert_int_eq(s->log_level, d->log_level);
+    ck_assert_int_eq(s->ndbs, 1);
+    ck_assert_str_eq(s->dbs[0].name, "main");
+    ck_assert_str_eq(s->dbs[0].dsn, DSN);
+    ck_assert_str_eq(s->dbs[0].driver, d->dbs[0].driver);
+    ck_assert_int_eq(s->dbs[0].pool_size, d->dbs[0].pool_size);
+    ck_assert_uint_eq(s->dbs[0].pool_timeout_ms, d->dbs[0].pool_timeout_ms);
+    ck_assert_uint_eq(s->dbs[0].pool_recycle_ms, d->dbs[0].pool_recycle_ms);
+    ck_assert_uint_eq(s->dbs[0].connect_timeout_ms, d->dbs[0].connect_timeout_ms);
+    txs_conf_free(s);
+    txs_conf_free(d);
+}
+END_TEST
+
+static char *slurp(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    ck_assert_msg(f != NULL, "cannot open %s (tests run from the repo root)", file);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Every key of the table is in the sample and in docs/configuration.md. */
+START_TEST(every_key_documented)
+{
+    char needle[128];
+    const char *ini = slurp("conf/txscope.ini");
+    size_t n = 0;
+    for (const txs_conf_key_info_t *k; (k = txs_conf_key_info(n)) != NULL; n++) {
+        snprintf(needle, sizeof needle, "%s = ", k->name);
+        ck_assert_has(ini, needle);
+    }
+    ck_assert_uint_ge(n, 15); /* the loop above saw the whole table */
+    const char *doc = slurp("docs/configuration.md");
+    for (size_t i = 0; i < n; i++) {
+        const txs_conf_key_info_t *k = txs_conf_key_info(i);
+        snprintf(needle, sizeof needle, "| `%s` |", k->name);
+        ck_assert_has(doc, needle);
+        if (k->default_value) {
+            snprintf(needle, sizeof needle, "| `%s` |", k->default_value);
+            ck_assert_has(doc, needle);
+        }
+    }
+}
+END_TEST
+
+START_TEST(key_table_marks_restart_only_keys)
+{
+    for (size_t i = 0; txs_conf_key_info(i); i++) {
+        const txs_conf_key_info_t *k = txs_conf_key_info(i);
+        bool restart = strcmp(k->name, "listen") == 0 || strcmp(k->name, "unix_socket") == 0 ||
+                       strcmp(k->name, "driver") == 0;
+        ck_assert_msg(k->reloadable == !restart, "%s", k->name);
+        ck_assert_ptr_nonnull(k->doc);
+        ck_assert_ptr_nonnull(k->section);
+    }
+}
+END_TEST
+
+Suite *suite_conf(void)
+{
+    Suite *s = suite_create("conf");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, defaults_with_env_dsn);
+    tcase_add_test(tc, no_db_at_all);
+    tcase_add_test(tc, file_sets_every_key);
+    tcase_add_test(tc, quotes_crlf_bom_and_empty_values);
+    tcase_add_test(tc, long_lines);
+    tcase_add_loop_test(tc, bad_value_names_file_line_key_and_allowed, 0,
+                        sizeof bad_values / sizeof *bad_values);
+    tcase_add_test(tc, good_bounds_accepted);
+    tcase_add_loop_test(tc, bad_file_names_line_and_fix, 0, sizeof bad_files / sizeof *bad_files);
+    tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, env_overrides_file);
+    tcase_add_test(tc, env_creates_dbs_after_file_dbs_in_envp_order);
+    tcase_add_test(tc, env_db_names_with_underscores);
+    tcase_add_loop_test(tc, bad_env_names_variable_and_allowed, 0,
+                        sizeof bad_envs / sizeof *bad_envs);
+    tcase_add_test(tc, errbuf_may_be_null);
+    tcase_add_test(tc, sample_loads_with_the_defaults);
+    tcase_add_test(tc, every_key_documented);
+    tcase_add_test(tc, key_table_marks_restart_only_keys);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,155 @@
+/* test_sqlclass.c - recognising transaction control written as SQL. */
+#include <check.h>
+#include <string.h>
+
+#include "protocol/sqlclass.h"
+
+Suite *suite_sqlclass(void);
+
+/* The name it is refused under, or NULL when it is allowed. */
+static const char *what(const char *sql)
+{
+    const char *w = "unset";
+    bool refused = txs_sql_is_tx_control(sql, strlen(sql), &w);
+    ck_assert_msg(refused == (w != NULL), "result and name disagree for: %s", sql);
+    return w;
+}
+
+#define REFUSED(sql, name)                                                                         \
+    do {                                                                                           \
+        const char *w_ = what(sql);                                                                \
+        ck_assert_msg(w_ &&strcmp(w_, name) == 0, "%s: expected %s, got %s", sql, name,            \
+                      w_ ? w_ : "(allowed)");                                                      \
+    } while (0)
+
+#define ALLOWED(sql)                                                                               \
+    do {                                                                                           \
+        const char *w_ = what(sql);                                                                \
+        ck_assert_msg(w_ == NULL, "%s: refused as %s", sql, w_);                                   \
+    } while (0)
+
+START_TEST(test_postgresql_tx_control)
+{
+    REFUSED("BEGIN", "BEGIN");
+    REFUSED("begin", "BEGIN");
+    REFUSED("BEGIN WORK", "BEGIN");
+    REFUSED("BEGIN ISOLATION LEVEL SERIALIZABLE", "BEGIN");
+    REFUSED("BEGIN;", "BEGIN");
+    REFUSED("START TRANSACTION", "START TRANSACTION");
+    REFUSED("start transaction read only", "START TRANSACTION");
+    REFUSED("COMMIT", "COMMIT");
+    REFUSED("COMMIT;", "COMMIT");
+    REFUSED("Commit", "COMMIT");
+    REFUSED("COMMIT AND CHAIN", "COMMIT");
+    REFUSED("END", "END");
+    REFUSED("end transaction", "END");
+    REFUSED("ROLLBACK", "ROLLBACK");
+    REFUSED("ABORT", "ABORT");
+    REFUSED("SAVEPOINT a", "SAVEPOINT");
+    REFUSED("RELEASE SAVEPOINT a", "RELEASE SAVEPOINT");
+    REFUSED("RELEASE a", "RELEASE SAVEPOINT");
+    REFUSED("ROLLBACK TO SAVEPOINT a", "ROLLBACK TO SAVEPOINT");
+    REFUSED("ROLLBACK WORK TO a", "ROLLBACK TO SAVEPOINT");
+    REFUSED("rollback transaction to savepoint a", "ROLLBACK TO SAVEPOINT");
+    REFUSED("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION");
+    REFUSED("COMMIT PREPARED 'x'", "COMMIT PREPARED");
+    REFUSED("ROLLBACK PREPARED 'x'", "ROLLBACK PREPARED");
+    REFUSED("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET TRANSACTION");
+    REFUSED("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET TRANSACTION");
+    REFUSED("SET LOCAL TRANSACTION READ ONLY", "SET TRANSACTION");
+    REFUSED("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "SET SESSION CHARACTERISTICS");
+    REFUSED("set session characteristics as transaction read only", "SET SESSION CHARACTERISTICS");
+}
+END_TEST
+
+START_TEST(test_mysql_tx_control)
+{
+    REFUSED("XA START 'x'", "XA");
+    REFUSED("xa commit 'x'", "XA");
+    REFUSED("SET autocommit = 0", "SET AUTOCOMMIT");
+    REFUSED("SET AUTOCOMMIT=1", "SET AUTOCOMMIT");
+    REFUSED("SET @@autocommit=0", "SET AUTOCOMMIT");
+    REFUSED("SET @@session.autocommit = OFF", "SET AUTOCOMMIT");
+    REFUSED("SET SESSION autocommit = 0", "SET AUTOCOMMIT");
+    REFUSED("SET sql_mode = '', autocommit = 0", "SET AUTOCOMMIT");
+    REFUSED("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET TRANSACTION");
+    REFUSED("SET GLOBAL TRANSACTION READ ONLY", "SET TRANSACTION");
+    REFUSED("START TRANSACTION WITH CONSISTENT SNAPSHOT", "START TRANSACTION");
+    REFUSED("BEGIN WORK", "BEGIN");
+    /* MySQL comments: '#' to end of line, and executable comments run as code. */
+    REFUSED("# note\nCOMMIT", "COMMIT");
+    REFUSED("/*!40101 COMMIT */", "COMMIT");
+    REFUSED("/*!*/ COMMIT", "COMMIT");
+    REFUSED("/*M!100000 ROLLBACK */", "ROLLBACK");
+}
+END_TEST
+
+START_TEST(test_comments_and_space)
+{
+    REFUSED("  /* c */ -- x\n  begin", "BEGIN");
+    REFUSED("\t\r\n\f COMMIT", "COMMIT");
+    REFUSED("--\nCOMMIT", "COMMIT");
+    /* PostgreSQL nests block comments. */
+    REFUSED("/* a /* b */ c */ BEGIN", "BEGIN");
+    /* MySQL does not: to PostgreSQL this is all comment, but MySQL runs the COMMIT. */
+    REFUSED("/* a /* b */ COMMIT -- */", "COMMIT");
+    ALLOWED("/* BEGIN */ SELECT 1");
+    ALLOWED("-- COMMIT\nSELECT 1");
+    ALLOWED("/* a /* COMMIT */ b */ SELECT 1");
+    ALLOWED("/* unterminated BEGIN");
+    ALLOWED("-- COMMIT");
+    ALLOWED("");
+    ALLOWED("   ");
+}
+END_TEST
+
+START_TEST(test_not_tx_control)
+{
+    ALLOWED("SELECT 'BEGIN'");
+    ALLOWED("select * from begin_log");
+    ALLOWED("begin_x");
+    ALLOWED("BEGINNING");
+    ALLOWED("commits");
+    ALLOWED("\"begin\"");
+    ALLOWED("UPDATE t SET transaction = 1");
+    ALLOWED("SET search_path = x");
+    ALLOWED("SET LOCAL search_path = x");
+    ALLOWED("SET LOCAL statement_timeout = '5s'");
+    ALLOWED("SET SESSION sql_mode = ''");
+    ALLOWED("SET transaction_isolation = 'serializable'");
+    ALLOWED("CREATE TABLE commits(id int)");
+    ALLOWED("DO $$BEGIN PERFORM 1; END$$");
+    ALLOWED("CALL do_work()");
+    ALLOWED("START REPLICA");
+    ALLOWED("PREPARE q AS SELECT 1");
+    ALLOWED("INSERT INTO savepoint_log VALUES (1)");
+    ALLOWED("WITH x AS (SELECT 1) SELECT * FROM x");
+    ALLOWED("(SELECT 1)");
+}
+END_TEST
+
+START_TEST(test_length_and_null_what)
+{
+    /* Only len bytes are read. */
+    ck_assert(!txs_sql_is_tx_control("BEGINNING", 3, NULL));
+    ck_assert(txs_sql_is_tx_control("ENDING", 3, NULL));
+    ck_assert(txs_sql_is_tx_control("COMMITTED", 6, NULL));
+    const char *w = "x";
+    ck_assert(!txs_sql_is_tx_control("SELECT 1", 8, &w));
+    ck_assert_ptr_null(w);
+}
+END_TEST
+
+Suite *suite_sqlclass(void)
+{
+    Suite *s = suite_create("sqlclass");
+    TCase *tc = tcase_create("classify");
+    tcase_add_test(tc, test_postgresql_tx_control);
+    tcase_add_test(tc, test_mysql_tx_control);
+    tcase_add_test(tc, test_comments_and_space);
+    tcase_add_test(tc, test_not_tx_control);
+    tcase_add_test(tc, test_length_and_null_what);
+    suite_add_tcase(s, tc);
+    return s;
+}

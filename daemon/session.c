@@ -398,7 +398,6 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
             s->ended = true;
         break;
     case TXS_STEP_NONE:
-    case TXS_STEP_WIND_DOWN:
         txs_log_error("client %llu ctx %s: driver completion in step %d",
                       (unsigned long long)s->client->id, s->ctx, (int)s->step);
         break;

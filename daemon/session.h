@@ -30,8 +30,7 @@ typedef enum txs_step {
     TXS_STEP_BEGIN,     /* BEGIN ... before the request's statement */
     TXS_STEP_STATEMENT, /* the request's own statement */
     TXS_STEP_COMMIT,
-    TXS_STEP_ROLLBACK,  /* rollback or end */
-    TXS_STEP_WIND_DOWN, /* ROLLBACK because the client is gone */
+    TXS_STEP_ROLLBACK, /* rollback or end */
 } txs_step_t;
 
 typedef struct txs_session {

@@ -152,6 +152,59 @@ START_TEST(shutdown_rolls_back)
 }
 END_TEST
 
+/* A failed transaction (INERROR on the backend) is rolled back the same way, and the
+ * one pooled connection serves the next client, clean. */
+START_TEST(close_with_failed_transaction_returns_a_clean_connection)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    long pid = th_backend_pid(c, "x", false);
+    th_expect_code(th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"select 1/0\"}"), "22012",
+                   "fail");
+    PGconn *pg = th_pg();
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where pid = %ld and state <> 'idle'", pid);
+    ck_assert_int_eq(th_pg_long(pg, sql), 1); /* idle in transaction (aborted) */
+    txscope_close(c);
+    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    c = th_connect(&d);
+    ck_assert_int_eq(th_backend_pid(c, "y", true), pid); /* the same backend, reused */
+    PQfinish(pg);
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* A client that leaves while its session waits for the pool is taken off the queue:
+ * the connection goes to the next waiter, not to the departed one. */
+START_TEST(close_while_waiting_for_the_pool)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *holder = th_connect(&d), *leaver = th_connect(&d), *next = th_connect(&d);
+    th_expect_ok(th_call(holder, "{\"op\":\"query\",\"ctx\":\"h\",\"sql\":\"select 1\"}"),
+                 "holder");
+    th_send(leaver, "{\"op\":\"query\",\"ctx\":\"l\",\"sql\":\"select 2\"}");
+    th_sleep_ms(100); /* let it queue */
+    txscope_close(leaver);
+    th_sleep_ms(100);
+    int64_t id = th_send(next, "{\"op\":\"query\",\"ctx\":\"n\",\"sql\":\"select 3\"}");
+    th_expect_ok(th_call(holder, "{\"op\":\"commit\",\"ctx\":\"h\"}"), "holder commit");
+    long long t0 = th_now_ms();
+    cJSON *r = txscope_wait(next, id, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "next waiter");
+    ck_assert_int_lt(th_now_ms() - t0, 2000);
+    txscope_close(next);
+    txscope_close(holder);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_guarantee(void)
 {
     Suite *s = suite_create("guarantee");
@@ -160,6 +213,8 @@ Suite *suite_guarantee(void)
     tcase_add_test(tc, close_with_open_transaction_rolls_back);
     tcase_add_test(tc, killed_client_cancels_running_statement);
     tcase_add_test(tc, end_rolls_back_and_releases);
+    tcase_add_test(tc, close_with_failed_transaction_returns_a_clean_connection);
+    tcase_add_test(tc, close_while_waiting_for_the_pool);
     tcase_add_test(tc, shutdown_rolls_back);
     suite_add_tcase(s, tc);
     return s;

@@ -1,4 +1,5 @@
 /* test_cli.c - the txscope command against the real daemon. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,30 @@ START_TEST(ping_tells_whether_the_daemon_answers)
 }
 END_TEST
 
+/* At a terminal (a pty from script(1)): libedit reads the lines, and the prompt shows
+ * the context's transaction state. */
+START_TEST(interactive_prompt_follows_the_transaction)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -a %s -c tty",
+             getenv("TXS_CLI") ? getenv("TXS_CLI") : "build/asan/bin/txscope", d.addr);
+    const char *args[] = {"-q", "-e", "-c", cmd, "/dev/null", NULL};
+    th_run_t r;
+    th_run(&r, "/usr/bin/script", args, NULL,
+           "begin;\nselect 41 + 1 as answer;\nselect 1/0;\n\\status\nrollback;\n\\q\n");
+    ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "txscope:tty*> select 41 + 1"), "open prompt: %s", r.out);
+    ck_assert_msg(strstr(r.out, "42"), "result: %s", r.out);
+    ck_assert_msg(strstr(r.out, "22012 division by zero"), "error: %s", r.out);
+    ck_assert_msg(strstr(r.out, "txscope:tty!> \\status"), "failed prompt: %s", r.out);
+    ck_assert_msg(strstr(r.out, "tty: failed (depth 1)"), "status: %s", r.out);
+    ck_assert_msg(strstr(r.out, "txscope:tty> \\q"), "idle prompt after rollback: %s", r.out);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -90,6 +115,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, execute_commits_or_rolls_back);
     tcase_add_test(tc, script_on_stdin_ends_uncommitted_work);
     tcase_add_test(tc, ping_tells_whether_the_daemon_answers);
+    tcase_add_test(tc, interactive_prompt_follows_the_transaction);
     suite_add_tcase(s, tc);
     return s;
 }

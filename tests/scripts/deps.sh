@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages txscope builds, tests and demos with, when missing.
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libpq-dev libcjson-dev libinih-dev uthash-dev \
-libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps"
+libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps bsdutils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -88,7 +88,15 @@ static void reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...
     reply_error(s, &e);
 }
 
-/* The current request is answered (or dropped): free it and let the next one go. */
+/* A request is answered or dropped: free it and count it done for pipelining. */
+static void drop_request(txs_session_t *s, txs_queued_t *q)
+{
+    txs_request_free(&q->req);
+    free(q);
+    txs_client_request_done(s->client);
+}
+
+/* The current request is answered: let the next one go. */
 static void finish_request(txs_session_t *s)
 {
     txs_queued_t *q = s->current;
@@ -97,9 +105,7 @@ static void finish_request(txs_session_t *s)
     s->step = TXS_STEP_NONE;
     s->cancel_sent = false;
     s->autobegun = false;
-    txs_request_free(&q->req);
-    free(q);
-    txs_client_request_done(s->client);
+    drop_request(s, q);
     advance(s);
 }
 
@@ -136,9 +142,7 @@ static void wind_down_now(txs_session_t *s)
     if (s->current) {
         txs_queued_t *q = s->current;
         s->current = NULL;
-        txs_request_free(&q->req);
-        free(q);
-        txs_client_request_done(s->client);
+        drop_request(s, q);
     }
     if (s->backend)
         release_backend(s);
@@ -151,9 +155,7 @@ void txs_session_wind_down(txs_session_t *s)
     while (s->head) {
         txs_queued_t *q = s->head;
         s->head = q->next;
-        txs_request_free(&q->req);
-        free(q);
-        txs_client_request_done(s->client);
+        drop_request(s, q);
     }
     s->tail = NULL;
     switch (s->state) {
@@ -568,9 +570,7 @@ static void advance(txs_session_t *s)
             txs_queued_t *q = s->current;
             s->current = NULL;
             s->autobegun = false;
-            txs_request_free(&q->req);
-            free(q);
-            txs_client_request_done(s->client);
+            drop_request(s, q);
         }
     }
     s->in_advance = false;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +109,16 @@ void th_daemon_start(th_daemon_t *d, const char *const *env)
     for (;;) {
         int fd = th_raw_connect(d);
         if (fd >= 0) {
+            /* Wait until the daemon has closed the probe too, so that it no longer
+             * counts against max_clients when the test connects. */
+            static const char ping[] = "{\"op\":\"ping\"}\n";
+            ssize_t w = write(fd, ping, sizeof ping - 1);
+            (void)w;
+            shutdown(fd, SHUT_WR);
+            char buf[256];
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            while (poll(&pfd, 1, T_TIMEOUT) == 1 && read(fd, buf, sizeof buf) > 0)
+                ;
             close(fd);
             return;
         }

@@ -20,6 +20,8 @@
 #define OUT_HIGH_WATER (4u << 20)
 /* Buffers larger than this are released once drained, so idle clients stay small. */
 #define BUF_KEEP 65536
+/* How long a client that got a fatal error may keep sending before we close anyway. */
+#define LINGER_MS 2000
 
 static void process_input(txs_client_t *c);
 
@@ -56,6 +58,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     txs_client_t *c = st->data;
+    if (c->lingering && nread > 0)
+        return; /* discarded: the connection is being closed */
     if (nread > 0) {
         c->in.len += (size_t)nread;
         process_input(c);
@@ -204,7 +208,7 @@ static void process_input(txs_client_t *c)
 {
     size_t max = conf(c)->max_request_bytes;
     while (c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
-           c->pending < conf(c)->max_pipeline) {
+           c->pending < conf(c)->max_pipeline && c->in_pos < c->in.len) {
         size_t line_len;
         ssize_t n = txs_frame_next(c->in.data + c->in_pos, c->in.len - c->in_pos, max,
                                    &c->in_scanned, &line_len);
@@ -240,6 +244,34 @@ void txs_client_request_done(txs_client_t *c)
 
 /* ---- writing ---- */
 
+static void on_linger_timeout(uv_timer_t *t)
+{
+    txs_client_close(t->data, "closed after a fatal error (the client kept sending)");
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+}
+
+/* The fatal reply is written. Closing now, with the client's bytes still unread,
+ * would make the kernel answer with a reset that can destroy the reply before the
+ * client reads it; so send FIN, discard input, and close when the client closes
+ * (or after LINGER_MS). */
+static void linger(txs_client_t *c)
+{
+    c->lingering = true;
+    if (uv_shutdown(&c->shutdown_req, &c->sock.stream, on_shutdown) != 0) {
+        txs_client_close(c, "closed after a fatal error");
+        return;
+    }
+    c->linger_timer = txs_xmalloc(sizeof *c->linger_timer);
+    uv_timer_init(c->server->loop, c->linger_timer);
+    c->linger_timer->data = c;
+    c->refs++; /* dropped in the timer's close callback */
+    uv_timer_start(c->linger_timer, on_linger_timeout, LINGER_MS, 0);
+    update_reading(c);
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     txs_client_t *c = req->data;
@@ -250,8 +282,11 @@ static void on_written(uv_write_t *req, int status)
         txs_client_close(c, status == UV_ECANCELED ? "closed" : uv_strerror(status));
         return;
     }
-    if (c->close_after_flush) {
-        txs_client_close(c, "closed after a fatal protocol error");
+    /* The fatal reply may have been queued while an earlier write was in flight:
+     * shut down only once it is written too. */
+    if (c->close_after_flush && c->out.len == 0) {
+        if (!c->lingering)
+            linger(c);
         return;
     }
     if (c->out.len)
@@ -265,8 +300,8 @@ void txs_client_flush(txs_client_t *c)
         process_input(c);
     if (c->write_in_flight || c->out.len == 0)
         return;
-    if (c->state != TXS_CLIENT_ACTIVE) {
-        c->out.len = 0; /* nobody to read it */
+    if (c->state != TXS_CLIENT_ACTIVE || c->lingering) {
+        c->out.len = 0; /* nobody to read it, or the write side is shut down */
         return;
     }
     txs_buf_t t = c->writing;
@@ -295,6 +330,14 @@ static void maybe_free(txs_client_t *c)
     free(c);
 }
 
+static void on_linger_timer_closed(uv_handle_t *h)
+{
+    txs_client_t *c = h->data;
+    free(h);
+    c->refs--;
+    maybe_free(c);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     txs_client_t *c = h->data;
@@ -321,6 +364,10 @@ void txs_client_close(txs_client_t *c, const char *why)
                  (unsigned long long)c->id, c->peer, why, c->nsessions);
     c->refs++; /* hold the client while sessions let go below */
     uv_close(&c->sock.handle, on_handle_closed);
+    if (c->linger_timer) {
+        uv_close((uv_handle_t *)c->linger_timer, on_linger_timer_closed);
+        c->linger_timer = NULL;
+    }
     /* Sessions waiting for the pool go first, so that backends freed by the others
      * are not handed to a session that is about to go. */
     txs_session_t *s, *tmp;

@@ -33,6 +33,10 @@ typedef struct txs_client {
     bool authenticated;
     bool reading;
     bool close_after_flush; /* framing lost (54000), auth failed: close once written */
+    bool lingering;         /* that reply is written: FIN sent, input discarded until the
+                               peer closes or linger_timer fires (see linger()) */
+    uv_shutdown_t shutdown_req;
+    uv_timer_t *linger_timer; /* allocated only while lingering */
 
     txs_buf_t in;      /* received bytes; unparsed from in_pos */
     size_t in_pos;     /* start of the first unparsed line */

@@ -9,7 +9,8 @@ ssize_t txs_frame_next(const char *buf, size_t len, size_t max_line, size_t *sca
                        size_t *line_len)
 {
     size_t from = *scanned < len ? *scanned : len;
-    const char *nl = memchr(buf + from, '\n', len - from);
+    /* Nothing new to look at (buf may then even be NULL, an empty buffer). */
+    const char *nl = from < len ? memchr(buf + from, '\n', len - from) : NULL;
     if (!nl) {
         *scanned = len;
         /* Refuse as soon as the line can no longer fit; one byte more is allowed only

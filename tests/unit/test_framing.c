@@ -148,10 +148,20 @@ START_TEST(test_big_line_in_pieces)
 }
 END_TEST
 
+START_TEST(empty_buffer_may_be_null)
+{
+    size_t scanned = 0, line_len = 99;
+    ck_assert_int_eq(txs_frame_next(NULL, 0, 16, &scanned, &line_len), 0);
+    ck_assert_uint_eq(scanned, 0);
+    ck_assert_uint_eq(line_len, 99); /* untouched: no line */
+}
+END_TEST
+
 Suite *suite_framing(void)
 {
     Suite *s = suite_create("framing");
     TCase *tc = tcase_create("lines");
+    tcase_add_test(tc, empty_buffer_may_be_null);
     tcase_add_test(tc, test_one_line);
     tcase_add_test(tc, test_crlf_and_empty_lines);
     tcase_add_test(tc, test_several_lines_in_one_buffer);

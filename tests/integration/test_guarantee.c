@@ -205,6 +205,73 @@ START_TEST(close_while_waiting_for_the_pool)
 }
 END_TEST
 
+/* Clients that pipeline transactions into a small pool and vanish at random moments
+ * (while waiting for the pool, in BEGIN, mid-statement, mid-commit): afterwards no
+ * backend is in a transaction or busy, the pool limit held, and the daemon still
+ * serves and exits cleanly. Fixed seed; TXS_CHAOS_SEED replays another. */
+START_TEST(clients_vanishing_at_random_moments)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=3", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s",
+                         "TXSCOPE_LOG_LEVEL=info", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_chaos; create table t_chaos(n int)");
+    unsigned seed = getenv("TXS_CHAOS_SEED") ? (unsigned)atol(getenv("TXS_CHAOS_SEED")) : 7;
+    long max_backends = 0;
+    for (int i = 0; i < 40; i++) {
+        txscope_conn_t *c = th_connect(&d);
+        int nctx = 1 + rand_r(&seed) % 3;
+        for (int k = 0; k < 6; k++) {
+            int ctx = rand_r(&seed) % nctx;
+            switch (rand_r(&seed) % 5) {
+            case 0:
+                th_send(c, "{\"op\":\"begin\",\"ctx\":\"c%d\"}", ctx);
+                break;
+            case 1:
+                th_send(c,
+                        "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"insert into t_chaos values "
+                        "(%d)\"}",
+                        ctx, i);
+                break;
+            case 2:
+                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select pg_sleep(0.0%d)\"}",
+                        ctx, rand_r(&seed) % 5);
+                break;
+            case 3:
+                th_send(c, "{\"op\":\"commit\",\"ctx\":\"c%d\"}", ctx);
+                break;
+            default:
+                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select 1/0\"}", ctx);
+                break;
+            }
+        }
+        th_sleep_ms(rand_r(&seed) % 30);
+        txscope_close(c);
+        long n = th_daemon_backends(pg, &d, NULL);
+        if (n > max_backends)
+            max_backends = n;
+    }
+    char busy[200];
+    snprintf(busy, sizeof busy,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state <> "
+             "'idle'",
+             d.port);
+    ck_assert_msg(wait_zero(pg, busy, 5000) >= 0, "backends still busy or in a transaction");
+    ck_assert_int_le(max_backends, 3);
+    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), 3);
+    txscope_conn_t *c = th_connect(&d);
+    long long t0 = th_now_ms();
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"after\",\"sql\":\"select count(*) from t_chaos\"}"),
+        "after the chaos");
+    ck_assert_int_lt(th_now_ms() - t0, 1000);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_guarantee(void)
 {
     Suite *s = suite_create("guarantee");
@@ -215,6 +282,7 @@ Suite *suite_guarantee(void)
     tcase_add_test(tc, end_rolls_back_and_releases);
     tcase_add_test(tc, close_with_failed_transaction_returns_a_clean_connection);
     tcase_add_test(tc, close_while_waiting_for_the_pool);
+    tcase_add_test(tc, clients_vanishing_at_random_moments);
     tcase_add_test(tc, shutdown_rolls_back);
     suite_add_tcase(s, tc);
     return s;

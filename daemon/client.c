@@ -15,7 +15,6 @@
 #include "protocol/sqlstate.h"
 
 #define TXS_VERSION "0.1.0"
-#define READ_CHUNK 65536
 /* Stop reading while this much output waits for a slow reader. */
 #define OUT_HIGH_WATER (4u << 20)
 /* Buffers larger than this are released once drained, so idle clients stay small. */
@@ -23,7 +22,9 @@
 /* How long a client that got a fatal error may keep sending before we close anyway. */
 #define LINGER_MS 2000
 
+static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t *scanned);
 static void process_input(txs_client_t *c);
+static void update_reading(txs_client_t *c);
 
 static const txs_conf_t *conf(const txs_client_t *c)
 {
@@ -47,11 +48,17 @@ txs_pool_t *txs_client_find_pool(txs_client_t *c, const char *name)
 
 /* ---- reading and backpressure ---- */
 
+/* With nothing pending, read into the server's shared buffer and parse from there;
+ * only a leftover is copied into the client's own buffer (see on_read). */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     txs_client_t *c = h->data;
-    /* Read straight into the framing buffer: no copy. */
-    buf->base = txs_buf_reserve(&c->in, READ_CHUNK);
+    if (c->in.len == 0) {
+        buf->base = c->server->read_buf;
+        buf->len = TXS_READ_CHUNK;
+        return;
+    }
+    buf->base = txs_buf_reserve(&c->in, TXS_READ_CHUNK);
     buf->len = c->in.cap - c->in.len;
 }
 
@@ -60,7 +67,15 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     txs_client_t *c = st->data;
     if (c->lingering && nread > 0)
         return; /* discarded: the connection is being closed */
-    if (nread > 0) {
+    if (nread > 0 && buf->base == c->server->read_buf) {
+        size_t scanned = 0;
+        size_t n = parse_lines(c, buf->base, (size_t)nread, &scanned);
+        if (n < (size_t)nread && !c->close_after_flush) {
+            txs_buf_append(&c->in, buf->base + n, (size_t)nread - n);
+            c->in_scanned = scanned;
+        }
+        update_reading(c);
+    } else if (nread > 0) {
         c->in.len += (size_t)nread;
         process_input(c);
     } else if (nread < 0) {
@@ -204,14 +219,15 @@ static void handle_line(txs_client_t *c, const char *line, size_t len)
 }
 
 /* Decode complete lines while the pipeline has room. */
-static void process_input(txs_client_t *c)
+/* Decode the complete lines of data[0..len) while the pipeline has room; *scanned as
+ * for txs_frame_next. Returns the bytes consumed. */
+static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t *scanned)
 {
-    size_t max = conf(c)->max_request_bytes;
+    size_t max = conf(c)->max_request_bytes, pos = 0;
     while (c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
-           c->pending < conf(c)->max_pipeline && c->in_pos < c->in.len) {
+           c->pending < conf(c)->max_pipeline && pos < len) {
         size_t line_len;
-        ssize_t n = txs_frame_next(c->in.data + c->in_pos, c->in.len - c->in_pos, max,
-                                   &c->in_scanned, &line_len);
+        ssize_t n = txs_frame_next(data + pos, len - pos, max, scanned, &line_len);
         if (n == 0)
             break;
         if (n < 0) {
@@ -221,17 +237,22 @@ static void process_input(txs_client_t *c)
             c->close_after_flush = true;
             break;
         }
-        const char *line = c->in.data + c->in_pos;
-        c->in_pos += (size_t)n;
-        c->in_scanned = 0;
+        const char *line = data + pos;
+        pos += (size_t)n;
         handle_line(c, line, line_len);
     }
-    if (c->in_pos) {
-        txs_buf_consume(&c->in, c->in_pos);
-        c->in_pos = 0;
+    return pos;
+}
+
+/* Decode what waits in the client's own buffer (a partial line, or lines held back
+ * by max_pipeline). */
+static void process_input(txs_client_t *c)
+{
+    if (c->in.len) {
+        txs_buf_consume(&c->in, parse_lines(c, c->in.data, c->in.len, &c->in_scanned));
+        if (c->in.len == 0)
+            txs_buf_free(&c->in); /* an idle client holds no input memory */
     }
-    if (c->in.len == 0)
-        txs_buf_shrink(&c->in, BUF_KEEP);
     update_reading(c);
 }
 

@@ -12,6 +12,9 @@
 
 struct txs_server;
 
+/* The size of one read. */
+#define TXS_READ_CHUNK 65536
+
 typedef enum txs_client_state {
     TXS_CLIENT_ACTIVE,  /* in server->clients; reading requests */
     TXS_CLIENT_CLOSING, /* socket closing; sessions winding down; freed when refs hit 0 */
@@ -38,9 +41,9 @@ typedef struct txs_client {
     uv_shutdown_t shutdown_req;
     uv_timer_t *linger_timer; /* allocated only while lingering */
 
-    txs_buf_t in;      /* received bytes; unparsed from in_pos */
-    size_t in_pos;     /* start of the first unparsed line */
-    size_t in_scanned; /* bytes after in_pos known to hold no newline */
+    txs_buf_t in;      /* unparsed input left over from a read; empty (unallocated) when
+                          nothing waits, since reads go to the server's shared buffer */
+    size_t in_scanned; /* bytes of `in` known to hold no newline */
 
     txs_buf_t out;     /* replies being coalesced */
     txs_buf_t writing; /* handed to uv_write */

@@ -39,6 +39,7 @@ int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf)
     memset(s, 0, sizeof *s);
     s->loop = loop;
     s->conf = conf;
+    s->read_buf = txs_xmalloc(TXS_READ_CHUNK);
     uv_prepare_init(loop, &s->flush);
     s->flush.data = s;
     uv_prepare_start(&s->flush, on_prepare);
@@ -167,4 +168,6 @@ void txs_server_free(txs_server_t *s)
         txs_pool_free(s->pools[i]);
     free(s->pools);
     s->pools = NULL;
+    free(s->read_buf);
+    s->read_buf = NULL;
 }

@@ -25,6 +25,7 @@ typedef struct txs_server {
     int nclients;
     int nactive; /* ACTIVE only: what max_clients limits */
     uint64_t next_client_id;
+    char *read_buf; /* every client reads into this, then keeps only a leftover */
 
     uv_prepare_t flush; /* writes flushed before the loop sleeps */
     txs_client_t *flush_list;

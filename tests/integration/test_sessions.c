@@ -195,6 +195,46 @@ START_TEST(session_limit_per_client)
 }
 END_TEST
 
+/* A request that arrives in pieces, and one larger than a single read. */
+START_TEST(requests_split_across_reads)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    txscope_conn_t *c = th_connect(&d);
+    const char *parts[] = {"{\"op\":\"query\",", "\"ctx\":\"s\",\"sql\":\"sel", "ect 6 * 7\"}\r",
+                           "\n"};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(txscope_send_raw(c, parts[i], strlen(parts[i])), 0);
+        th_sleep_ms(30);
+    }
+    cJSON *r = txscope_recv(c, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    char *v = th_first_value(r);
+    ck_assert_str_eq(v, "42");
+    free(v);
+    th_expect_ok(r, "split request");
+
+    enum { BIG = 300000 };
+    char *req = malloc(BIG + 200);
+    int n = snprintf(
+        req, 200, "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"select length($1)\",\"params\":[\"");
+    memset(req + n, 'y', BIG);
+    n += BIG;
+    n += snprintf(req + n, 200, "\"]}\n{\"op\":\"status\",\"ctx\":\"s\"}\n");
+    ck_assert_int_eq(txscope_send_raw(c, req, (size_t)n), 0);
+    free(req);
+    r = txscope_recv(c, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    v = th_first_value(r);
+    ck_assert_str_eq(v, "300000");
+    free(v);
+    th_expect_ok(r, "large request");
+    th_expect_ok(txscope_recv(c, T_TIMEOUT), "the line after it");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(unix_socket_listener)
 {
     char path[128], env_sock[160];
@@ -226,6 +266,7 @@ Suite *suite_sessions(void)
     tcase_add_test(tc, status_end_and_unknown_context);
     tcase_add_test(tc, session_limit_per_client);
     tcase_add_test(tc, unix_socket_listener);
+    tcase_add_test(tc, requests_split_across_reads);
     suite_add_tcase(s, tc);
     return s;
 }

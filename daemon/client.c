@@ -86,8 +86,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void update_reading(txs_client_t *c)
 {
-    bool want = c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
-                c->pending < conf(c)->max_pipeline && c->out.len + c->writing.len < OUT_HIGH_WATER;
+    /* A lingering client is read (and its bytes dropped) so that its close is seen. */
+    bool want = c->state == TXS_CLIENT_ACTIVE &&
+                (c->lingering || (!c->close_after_flush && c->pending < conf(c)->max_pipeline &&
+                                  c->out.len + c->writing.len < OUT_HIGH_WATER));
     if (want && !c->reading) {
         if (uv_read_start(&c->sock.stream, on_alloc, on_read) == 0)
             c->reading = true;

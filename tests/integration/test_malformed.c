@@ -196,6 +196,44 @@ START_TEST(mutated_requests_do_not_disturb)
 }
 END_TEST
 
+/* After a fatal error the daemon sends FIN and keeps reading until the client closes:
+ * the client's further bytes are not answered with a reset, and its slot is free as
+ * soon as it closes (not after the 2 s linger). */
+START_TEST(fatal_error_closes_when_the_client_does)
+{
+    const char *env[] = {"TXSCOPE_MAX_REQUEST_BYTES=1kB", "TXSCOPE_MAX_CLIENTS=1", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    char line[2048];
+    memset(line, 'z', sizeof line);
+    line[sizeof line - 1] = '\n';
+    cJSON *r = raw(c, line, sizeof line);
+    th_expect_code(r, "54000", "too long");
+    ck_assert_ptr_null(txscope_recv(c, T_TIMEOUT)); /* FIN after the reply */
+    ck_assert(txscope_eof(c));
+    for (int i = 0; i < 5; i++) { /* still read, not reset */
+        ck_assert_int_eq(txscope_send_raw(c, line, sizeof line), 0);
+        th_sleep_ms(20);
+    }
+    txscope_close(c);
+    long long t0 = th_now_ms();
+    for (;;) {
+        txscope_conn_t *next = th_connect(&d);
+        th_send(next, "{\"op\":\"ping\"}");
+        cJSON *p = txscope_recv(next, T_TIMEOUT); /* a ping reply, or 53300 while taken */
+        bool ok = p && txscope_reply_ok(p);
+        cJSON_Delete(p);
+        txscope_close(next);
+        if (ok)
+            break;
+        ck_assert_msg(th_now_ms() - t0 < 1000, "the slot was not freed when the client closed");
+        th_sleep_ms(50);
+    }
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_malformed(void)
 {
     Suite *s = suite_create("malformed");
@@ -205,6 +243,7 @@ Suite *suite_malformed(void)
     tcase_add_test(tc, authentication_with_a_token);
     tcase_add_test(tc, too_many_clients);
     tcase_add_test(tc, mutated_requests_do_not_disturb);
+    tcase_add_test(tc, fatal_error_closes_when_the_client_does);
     suite_add_tcase(s, tc);
     return s;
 }

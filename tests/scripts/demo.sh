@@ -61,6 +61,7 @@ sleep 30 >"$tmp/stdin-holder" &
 holder=$!
 { printf "insert into orders(item) values ('lost');\n"; while kill -0 "$holder" 2>/dev/null; do sleep 0.1; done; } |
     "$BIN/txscope" -c req-3 --json | sed 's/^/< /' &
+client_pipeline=$!
 sleep 1
 client_pid=$(pgrep -f 'txscope -c req-3' | head -n 1)
 echo "idle-in-transaction backends before the kill: $(psql_q "select count(*) from pg_stat_activity where state = 'idle in transaction'")"
@@ -69,7 +70,7 @@ sleep 0.3
 echo "idle-in-transaction backends after the kill:  $(psql_q "select count(*) from pg_stat_activity where state = 'idle in transaction'")"
 echo "'lost' orders in the table: $(psql_q "select count(*) from orders where item = 'lost'")"
 kill "$holder" 2>/dev/null || true
-wait 2>/dev/null || true
+wait "$client_pipeline" 2>/dev/null || true
 
 say "the daemon's log"
 sed 's/^/  /' "$tmp/txscoped.log"

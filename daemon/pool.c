@@ -333,7 +333,15 @@ txs_backend_t *txs_pool_acquire(txs_pool_t *p, txs_pool_waiter_t *w)
         link_backend(b);
         return b;
     }
-    w->deadline = uv_now(p->loop) + p->conf->pool_timeout_ms;
+    /* As in SQLAlchemy's QueuePool, pool_timeout limits the wait for a busy pool.
+     * A waiter that a connection is (or will be) opened for waits for it instead,
+     * which connect_timeout bounds (08001); so even pool_timeout = 0 lets a lazily
+     * opened pool serve its first requests. */
+    bool gets_new = p->nwaiters < p->nconnecting || p->total < p->conf->pool_size;
+    uint64_t wait = p->conf->pool_timeout_ms;
+    if (gets_new && wait < p->conf->connect_timeout_ms)
+        wait = p->conf->connect_timeout_ms;
+    w->deadline = uv_now(p->loop) + wait;
     w->queued = true;
     w->next = NULL;
     w->prev = p->wait_tail;

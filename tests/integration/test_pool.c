@@ -82,6 +82,24 @@ START_TEST(waiter_gets_53300_after_pool_timeout)
 }
 END_TEST
 
+/* pool_timeout limits the wait for a busy pool, not for a connection being opened. */
+START_TEST(pool_timeout_zero_still_opens_connections)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=0", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"first\",\"sql\":\"select 1\"}"),
+                 "first request, on a connection opened for it");
+    long long t0 = th_now_ms();
+    th_expect_code(th_call(c, "{\"op\":\"query\",\"ctx\":\"second\",\"sql\":\"select 2\"}"),
+                   "53300", "pool busy: no wait");
+    ck_assert_int_lt(th_now_ms() - t0, 500);
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(pool_recycle_replaces_old_connections)
 {
     const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_RECYCLE=1", NULL};
@@ -123,6 +141,7 @@ Suite *suite_pool(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, many_contexts_share_a_small_pool);
     tcase_add_test(tc, waiter_gets_53300_after_pool_timeout);
+    tcase_add_test(tc, pool_timeout_zero_still_opens_connections);
     tcase_add_test(tc, pool_recycle_replaces_old_connections);
     tcase_add_test(tc, backend_down_gives_08001);
     suite_add_tcase(s, tc);

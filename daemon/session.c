@@ -96,9 +96,12 @@ static void drop_request(txs_session_t *s, txs_queued_t *q)
     txs_client_request_done(s->client);
 }
 
-/* The current request is answered: let the next one go. */
+/* The current request is answered: let the next one go. Inside advance() (a request
+ * that failed before it could wait), advance()'s own loop goes on instead: it may
+ * free the session, so nothing must run after it on this stack. */
 static void finish_request(txs_session_t *s)
 {
+    bool nested = s->in_advance;
     txs_queued_t *q = s->current;
     s->current = NULL;
     s->state = TXS_SESSION_READY;
@@ -106,7 +109,8 @@ static void finish_request(txs_session_t *s)
     s->cancel_sent = false;
     s->autobegun = false;
     drop_request(s, q);
-    advance(s);
+    if (!nested)
+        advance(s);
 }
 
 /* ---- backend link ---- */
@@ -264,8 +268,10 @@ static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t s
                      (unsigned long long)s->client->id, s->ctx, txs_strerror(rc));
         discard_backend(s);
         if (step == TXS_STEP_ROLLBACK) {
-            set_idle(s);
+            set_idle(s); /* the transaction died with the connection */
             reply_ok(s);
+            if (cur(s)->op == TXS_OP_END)
+                s->ended = true;
         } else {
             if (s->tx != TXS_TX_IDLE)
                 s->tx = TXS_TX_FAILED;
@@ -544,8 +550,6 @@ static bool bind_db(txs_session_t *s)
 /* Start queued requests until one has to wait. */
 static void advance(txs_session_t *s)
 {
-    if (s->in_advance)
-        return;
     s->in_advance = true;
     while (!s->current) {
         if (s->ended && !s->backend) {
@@ -584,6 +588,6 @@ void txs_session_enqueue(txs_session_t *s, txs_queued_t *q)
     else
         s->head = q;
     s->tail = q;
-    if (!s->current)
+    if (!s->current && !s->in_advance)
         advance(s);
 }

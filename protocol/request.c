@@ -412,7 +412,7 @@ static int decode_name(decoder_t *d)
     txs_request_t *r = d->req;
     if (!given(d, F_NAME))
         return fail(d, "field \"name\" is required for op \"%s\"", txs_op_name(r->op));
-    size_t n;
+    size_t n = 0;
     const char *s;
     int rc = text_field(d, d->at[F_NAME], "name", &s, &n);
     if (rc)

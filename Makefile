@@ -53,7 +53,7 @@ DAEMON_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(DAEMON_SRC
 LIBTXSCOPE_OBJ := $(call obj,$(LIBTXSCOPE_SRC))
 UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c)
 
-.PHONY: FORCE all release asan check unit integration demo install clean format format-check
+.PHONY: FORCE analyze all release asan check unit integration demo install clean format format-check
 
 all: bin/txscoped bin/txscope
 
@@ -138,6 +138,14 @@ install: bin/txscoped bin/txscope
 	install -m 0755 bin/txscoped bin/txscope $(DESTDIR)$(BINDIR)/
 	install -m 0644 conf/txscope.ini $(DESTDIR)$(SYSCONFDIR)/txscope/txscope.ini
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# clang's static analyzer over every source file; fails on any report.
+ANALYZE_SRC = $(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(wildcard daemon/*.c) $(LIBTXSCOPE_SRC) $(CLI_SRC)
+analyze:
+	@out=$$(for f in $(ANALYZE_SRC); do clang --analyze -Xclang -analyzer-output=text $(CPPFLAGS) -std=c11 \
+	    $(DEP_CFLAGS) -o /dev/null $$f 2>&1; done); \
+	if echo "$$out" | grep -aq 'warning:'; then echo "$$out" | grep -aE 'warning:|note:'; exit 1; fi; \
+	echo "analyze: no reports in $(words $(ANALYZE_SRC)) files"
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -731,6 +731,7 @@ static void check_complete(loader_t *ld)
              c->source ? " to " : "", c->source ? c->source : "");
         return;
     }
+    assert(ld->meta != NULL); /* grown with dbs: one entry per db */
     for (int i = 0; i < c->ndbs && !ld->failed; i++) {
         for (size_t j = 0; j < NKEYS; j++) {
             const conf_key_t *k = &keys[j];

@@ -62,6 +62,18 @@ START_TEST(test_no_rows)
 }
 END_TEST
 
+START_TEST(test_rows_not_an_array)
+{
+    /* A reply whose "rows" is an object holds no rows; its members must not be printed
+     * (nor written past the cells counted for the rows array). */
+    expect_result("{\"ok\":true,\"command\":\"SELECT\",\"fields\":[{\"name\":\"a\"},"
+                  "{\"name\":\"b\"}],\"rows\":{\"x\":[1,2],\"y\":[3,4]}}",
+                  " a | b\n"
+                  "---+---\n"
+                  "(0 rows)\n\n");
+}
+END_TEST
+
 START_TEST(test_numbers_align_right_by_value)
 {
     /* A type the formatter does not know, but every value is a number. */
@@ -206,6 +218,7 @@ Suite *suite_cli_format(void)
     tcase_add_test(tc, test_table_like_psql);
     tcase_add_test(tc, test_header_centred_and_values_wider);
     tcase_add_test(tc, test_no_rows);
+    tcase_add_test(tc, test_rows_not_an_array);
     tcase_add_test(tc, test_numbers_align_right_by_value);
     tcase_add_test(tc, test_utf8_and_multi_line_cells);
     tcase_add_test(tc, test_command_tags);

@@ -152,8 +152,12 @@ static bool numeric_type(const char *type)
 
 static void print_table(FILE *out, const cJSON *fields, const cJSON *rows)
 {
+    /* "rows" that is not an array holds no rows. The buffers below are sized by ncol and
+     * nrow, so the loops that fill them are bounded by these counts too. */
+    if (!cJSON_IsArray(rows))
+        rows = NULL;
     size_t ncol = (size_t)cJSON_GetArraySize(fields);
-    size_t nrow = cJSON_IsArray(rows) ? (size_t)cJSON_GetArraySize(rows) : 0;
+    size_t nrow = (size_t)cJSON_GetArraySize(rows);
     if (ncol == 0) { /* "select;" */
         fprintf(out, "--\n(%zu row%s)\n\n", nrow, nrow == 1 ? "" : "s");
         return;
@@ -163,26 +167,23 @@ static void print_table(FILE *out, const cJSON *fields, const cJSON *rows)
     bool *right = cli_xmalloc((ncol + 1) * sizeof *right);
     char **cells = cli_xmalloc((nrow * ncol + 1) * sizeof *cells);
 
-    size_t j = 0;
-    const cJSON *f;
-    cJSON_ArrayForEach(f, fields)
-    {
+    size_t j;
+    const cJSON *f = fields->child;
+    for (j = 0; j < ncol; j++, f = f != NULL ? f->next : NULL) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(f, "type");
         names[j] = cJSON_IsString(name) ? name->valuestring : "?column?";
         width[j] = txs_cli_text_width(names[j], strlen(names[j]));
         right[j] = numeric_type(cJSON_IsString(type) ? type->valuestring : NULL);
-        j++;
     }
     /* A column of an unknown type whose values are all numbers aligns right too. */
     bool *all_numbers = cli_xmalloc((ncol + 1) * sizeof *all_numbers);
     bool *any_value = cli_xmalloc((ncol + 1) * sizeof *any_value);
     for (j = 0; j < ncol; j++)
         all_numbers[j] = true, any_value[j] = false;
-    size_t i = 0;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, rows)
-    {
+    size_t i;
+    const cJSON *row = rows != NULL ? rows->child : NULL;
+    for (i = 0; i < nrow; i++, row = row != NULL ? row->next : NULL) {
         for (j = 0; j < ncol; j++) {
             const cJSON *v = cJSON_IsArray(row) ? cJSON_GetArrayItem(row, (int)j) : NULL;
             char *text = txs_cli_value_text(v);
@@ -196,7 +197,6 @@ static void print_table(FILE *out, const cJSON *fields, const cJSON *rows)
             }
             cells[i * ncol + j] = text;
         }
-        i++;
     }
     for (j = 0; j < ncol; j++)
         if (any_value[j] && all_numbers[j])
@@ -249,8 +249,9 @@ static void print_table(FILE *out, const cJSON *fields, const cJSON *rows)
     }
     fprintf(out, "(%zu row%s)\n\n", nrow, nrow == 1 ? "" : "s");
 
-    for (i = 0; i < nrow * ncol; i++)
-        free(cells[i]);
+    for (i = 0; i < nrow; i++)
+        for (j = 0; j < ncol; j++)
+            free(cells[i * ncol + j]);
     free(l.data);
     free(cells);
     free(any_value);

@@ -229,7 +229,7 @@ static bool split_words(const char *s, words_t *w)
 {
     w->n = 0;
     for (;;) {
-        while (isspace((unsigned char)*s) || *s == ',')
+        while (*s != '\0' && (isspace((unsigned char)*s) || *s == ','))
             s++;
         if (*s == '\0')
             return true;

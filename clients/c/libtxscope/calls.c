@@ -108,7 +108,7 @@ static const char *nested_string(const cJSON *r, const char *outer, const char *
 {
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(r, outer);
     const cJSON *s = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-    return cJSON_IsString(s) ? s->valuestring : NULL;
+    return cJSON_GetStringValue(s);
 }
 
 const char *txscope_reply_code(const cJSON *r)

@@ -372,8 +372,7 @@ static int next_line(txscope_conn_t *c, int64_t deadline, int timeout_ms, char *
         c->scanned = c->rlen - c->rpos;
         int rc = fill(c, deadline, timeout_ms);
         if (rc == TXSCOPE_EEOF && c->rlen > c->rpos)
-            return txscope__fail(c, TXSCOPE_EEOF,
-                                 "the daemon closed the connection in the middle of a line");
+            txscope__fail(c, rc, "the daemon closed the connection in the middle of a line");
         if (rc != 0)
             return rc;
     }
@@ -382,6 +381,7 @@ static int next_line(txscope_conn_t *c, int64_t deadline, int timeout_ms, char *
 /* Reads and parses the next line from the socket into a stashed_t (not yet stashed). */
 static int read_reply(txscope_conn_t *c, int64_t deadline, int timeout_ms, stashed_t *out)
 {
+    *out = (stashed_t){NULL, NULL};
     char *line = NULL;
     size_t len = 0;
     int rc = next_line(c, deadline, timeout_ms, &line, &len);
@@ -441,8 +441,9 @@ static bool id_matches(const cJSON *reply, const cJSON *want)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
     if (id == NULL)
         return false;
-    if (cJSON_IsString(want))
-        return cJSON_IsString(id) && strcmp(id->valuestring, want->valuestring) == 0;
+    const char *text = cJSON_GetStringValue(want);
+    if (text != NULL)
+        return cJSON_IsString(id) && strcmp(id->valuestring, text) == 0;
     int64_t a, b;
     return txscope_get_int64(id, &a) && txscope_get_int64(want, &b) && a == b;
 }

@@ -283,6 +283,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void linger(txs_client_t *c)
 {
     c->lingering = true;
+    txs_server_client_closing(c->server, c); /* no longer counts against max_clients */
     if (uv_shutdown(&c->shutdown_req, &c->sock.stream, on_shutdown) != 0) {
         txs_client_close(c, "closed after a fatal error");
         return;
@@ -382,7 +383,8 @@ void txs_client_close(txs_client_t *c, const char *why)
         return;
     c->state = TXS_CLIENT_CLOSING;
     c->reading = false;
-    txs_server_client_closing(c->server, c);
+    if (!c->lingering) /* a lingering client was counted out already */
+        txs_server_client_closing(c->server, c);
     txs_log_info("client %llu %s: closing (%s), %d session(s) to wind down",
                  (unsigned long long)c->id, c->peer, why, c->nsessions);
     c->refs++; /* hold the client while sessions let go below */

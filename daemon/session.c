@@ -500,6 +500,15 @@ static bool start_op(txs_session_t *s)
             reply_ok(s);
             return true;
         }
+        if (driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
+            /* The connection died while the session was idle in its transaction:
+             * COMMIT would not even be sent, so the outcome is known: rolled back. */
+            discard_backend(s);
+            s->tx = TXS_TX_FAILED;
+            reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
+                        "backend connection lost: the transaction was rolled back");
+            return true;
+        }
         run_sql(s, "COMMIT", TXS_STEP_COMMIT);
         return false;
     case TXS_OP_ROLLBACK:
@@ -547,6 +556,27 @@ static bool bind_db(txs_session_t *s)
     return true;
 }
 
+/* A request binds the session to a db when it names one, or when it may need a
+ * backend. status, commit, rollback and end of a session with no backend touch no db,
+ * so they bind nothing (as for a ctx that has no session yet). */
+static bool needs_binding(const txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    if (r->has_db)
+        return true;
+    if (s->pool)
+        return false;
+    switch (r->op) {
+    case TXS_OP_STATUS:
+    case TXS_OP_COMMIT:
+    case TXS_OP_ROLLBACK:
+    case TXS_OP_END:
+        return false;
+    default:
+        return true;
+    }
+}
+
 /* Start queued requests until one has to wait. */
 static void advance(txs_session_t *s)
 {
@@ -569,7 +599,7 @@ static void advance(txs_session_t *s)
         if (!s->head)
             s->tail = NULL;
         s->current->next = NULL;
-        bool answered = (cur(s)->has_db || !s->pool) && !bind_db(s);
+        bool answered = needs_binding(s) && !bind_db(s);
         if (answered || start_op(s)) {
             txs_queued_t *q = s->current;
             s->current = NULL;

@@ -1,0 +1,497 @@
+/* test_lifecycle.c - sessions, backends and clients in awkward moments: pipelined end, backends
+ * dying between statements and during commit, a full pool losing connections, SIGTERM
+ * with work in flight, max_pipeline = 1, a client that does not read its replies. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+Suite *suite_lifecycle(void);
+
+/* Until sql (a count) is zero, at most ms; true when it got there. */
+static bool wait_zero(PGconn *pg, const char *sql, int ms)
+{
+    long long t0 = th_now_ms();
+    while (th_now_ms() - t0 < ms) {
+        if (th_pg_long(pg, sql) == 0)
+            return true;
+        th_sleep_ms(10);
+    }
+    return false;
+}
+
+static void terminate(PGconn *pg, long pid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where pid = %ld", pid);
+    char kill[120];
+    snprintf(kill, sizeof kill, "select pg_terminate_backend(%ld)::int", pid);
+    ck_assert_int_eq(th_pg_long(pg, kill), 1);
+    ck_assert(wait_zero(pg, sql, 5000));
+    th_sleep_ms(100); /* let the daemon's idle poll see the FATAL and the EOF */
+}
+
+static bool in_tx_gone(PGconn *pg, const th_daemon_t *d)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and "
+             "(state like 'idle in transaction%%' or state = 'active')",
+             d->port);
+    return wait_zero(pg, sql, 5000);
+}
+
+/* end queued behind a running statement, more requests for the ctx behind it, and the
+ * client gone before any of it ran: nothing is committed, nothing stays open. */
+START_TEST(end_pipelined_behind_running_statement_then_disconnect)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_r1; create table t_r1(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_r1 values (1)\"}"),
+        "insert");
+    th_send(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select pg_sleep(5)\"}");
+    th_send(c, "{\"op\":\"end\",\"ctx\":\"a\"}");
+    th_send(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_r1 values (2)\"}");
+    th_send(c, "{\"op\":\"commit\",\"ctx\":\"a\"}");
+    th_send(c, "{\"op\":\"end\",\"ctx\":\"a\"}");
+    th_sleep_ms(300);
+    long long t0 = th_now_ms();
+    txscope_close(c);
+    ck_assert(in_tx_gone(pg, &d));
+    ck_assert_int_lt(th_now_ms() - t0, 3000); /* cancelled, not waited out */
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r1"), 0);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+static void start_two_dbs(th_daemon_t *d)
+{
+    static char other[400];
+    snprintf(other, sizeof other, "TXSCOPE_DB_OTHER_DSN=%s?application_name=txs_other",
+             th_pg_dsn());
+    const char *env[] = {other, NULL};
+    th_daemon_start(d, env);
+}
+
+/* Reads n replies for one ctx: ids in order, the codes ("ok" or a SQLSTATE) and tx states. */
+static void expect_replies(txscope_conn_t *c, int n, const int64_t *ids, const char *const *want,
+                           const char *const *state)
+{
+    for (int i = 0; i < n; i++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_msg(r != NULL, "reply %d missing", i);
+        int64_t id = -1;
+        ck_assert(txscope_get_int64(cJSON_GetObjectItemCaseSensitive(r, "id"), &id));
+        ck_assert_int_eq(id, ids[i]); /* one ctx: strictly in order */
+        bool ok = strcmp(want[i], "ok") == 0;
+        ck_assert_msg(txscope_reply_ok(r) == ok &&
+                          (ok || strcmp(txscope_reply_code(r), want[i]) == 0) &&
+                          strcmp(txscope_reply_tx_state(r), state[i]) == 0,
+                      "reply %d: want %s/%s, got %s", i, want[i], state[i], txscope_last_line(c));
+        cJSON_Delete(r);
+    }
+}
+
+/* end in the middle of a pipeline: the requests behind it get a fresh session, which
+ * may bind another db; replies come in order. */
+START_TEST(end_in_the_middle_of_a_pipeline)
+{
+    th_daemon_t d;
+    start_two_dbs(&d);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_r2; create table t_r2(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    int64_t ids[8];
+    int n = 0;
+    ids[n++] =
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"insert into t_r2 values (1)\"}");
+    ids[n++] = th_send(c, "{\"op\":\"end\",\"ctx\":\"m\"}");
+    ids[n++] = th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"db\":\"other\",\"sql\":\"insert into "
+                          "t_r2 values (2)\"}");
+    ids[n++] = th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"select 1\"}");
+    ids[n++] = th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"db\":\"main\",\"sql\":\"select 1\"}");
+    ids[n++] = th_send(c, "{\"op\":\"commit\",\"ctx\":\"m\"}");
+    ids[n++] = th_send(c, "{\"op\":\"end\",\"ctx\":\"m\"}");
+    ids[n++] = th_send(c, "{\"op\":\"status\",\"ctx\":\"m\"}");
+    const char *want[] = {"ok", "ok", "ok", "ok", "25001", "ok", "ok", "ok"};
+    const char *state[] = {"open", "idle", "open", "open", "open", "idle", "idle", "idle"};
+    expect_replies(c, n, ids, want, state);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r2"), 1);
+    ck_assert_int_eq(th_pg_long(pg, "select min(id) from t_r2"), 2);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* status (or commit/rollback) binds no db, whether the ctx has no session yet or its
+ * session was just ended: a later request may still name any db. */
+START_TEST(status_after_end_does_not_bind_the_db)
+{
+    th_daemon_t d;
+    start_two_dbs(&d);
+    txscope_conn_t *c = th_connect(&d);
+    /* A fresh ctx: status, then a db of the request's choosing. */
+    int64_t ids[5];
+    ids[0] = th_send(c, "{\"op\":\"status\",\"ctx\":\"f\"}");
+    ids[1] = th_send(c, "{\"op\":\"query\",\"ctx\":\"f\",\"db\":\"other\",\"sql\":\"select 1\"}");
+    const char *want1[] = {"ok", "ok"};
+    const char *state1[] = {"idle", "open"};
+    expect_replies(c, 2, ids, want1, state1);
+    /* The same after end: the requests behind it get a fresh session. */
+    ids[0] = th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"sql\":\"select 1\"}");
+    ids[1] = th_send(c, "{\"op\":\"end\",\"ctx\":\"m\"}");
+    ids[2] = th_send(c, "{\"op\":\"status\",\"ctx\":\"m\"}");
+    ids[3] = th_send(c, "{\"op\":\"query\",\"ctx\":\"m\",\"db\":\"other\",\"sql\":\"select 1\"}");
+    ids[4] = th_send(c, "{\"op\":\"end\",\"ctx\":\"m\"}");
+    const char *want2[] = {"ok", "ok", "ok", "ok", "ok"};
+    const char *state2[] = {"open", "idle", "idle", "open", "idle"};
+    expect_replies(c, 5, ids, want2, state2);
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+static long session_pid(txscope_conn_t *c, const char *ctx)
+{
+    return th_backend_pid(c, ctx, false);
+}
+
+/* The session's backend is terminated while the transaction is idle: the next query
+ * says 08006 and fails the session; rollback clears it; the session goes on. */
+START_TEST(backend_dies_between_statements_query)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    txscope_conn_t *c = th_connect(&d);
+    long pid = session_pid(c, "k");
+    terminate(pg, pid);
+    cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
+    th_expect_code(r, "08006", "query on a dead backend");
+    th_expect_code(th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}"), "25P02",
+                   "failed session");
+    r = th_call(c, "{\"op\":\"rollback\",\"ctx\":\"k\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "rollback");
+    /* The slot of the dead connection is free again (pool_size = 1). */
+    ck_assert_int_ne(session_pid(c, "other"), pid);
+    th_expect_ok(th_call(c, "{\"op\":\"end\",\"ctx\":\"other\"}"), "end other");
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* Same, then commit: COMMIT never reached the server (the daemon had seen the connection
+ * die), so the transaction is known to be gone: 08006, not "outcome unknown" (08007). */
+START_TEST(backend_dies_between_statements_commit)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_r3; create table t_r3(id int primary key)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r3 values (1)\"}"),
+        "insert");
+    long pid = session_pid(c, "k");
+    terminate(pg, pid);
+    cJSON *r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"k\"}");
+    char *txt = cJSON_PrintUnformatted(r);
+    ck_assert_msg(!txscope_reply_ok(r), "commit on a dead backend: %s", txt);
+    ck_assert_msg(strcmp(txscope_reply_code(r), "08006") == 0,
+                  "COMMIT was never sent, the transaction is known to be gone; got %s", txt);
+    free(txt);
+    cJSON_Delete(r);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* Same, then rollback / end: both succeed, idle. */
+START_TEST(backend_dies_between_statements_end)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    txscope_conn_t *c = th_connect(&d);
+    long pid = session_pid(c, "k");
+    terminate(pg, pid);
+    cJSON *r = th_call(c, "{\"op\":\"end\",\"ctx\":\"k\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "end on a dead backend");
+    long pid2 = session_pid(c, "k");
+    ck_assert_int_ne(pid2, pid);
+    terminate(pg, pid2);
+    r = th_call(c, "{\"op\":\"rollback\",\"ctx\":\"k\"}");
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_ok(r, "rollback on a dead backend");
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}"), "again");
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+static void slow_commit_table(PGconn *pg, const char *t)
+{
+    char sql[800];
+    snprintf(sql, sizeof sql,
+             "drop table if exists %s; create table %s(id int);"
+             "create or replace function %s_slow() returns trigger language plpgsql as "
+             "$$ begin perform pg_sleep(3); return null; end $$;"
+             "create constraint trigger %s_trg after insert on %s deferrable initially deferred "
+             "for each row execute function %s_slow()",
+             t, t, t, t, t, t);
+    th_pg_exec(pg, sql);
+}
+
+/* The backend is killed while COMMIT runs: 08007, idle, the session goes on, and the
+ * pool is healthy afterwards. */
+START_TEST(backend_killed_during_commit)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=5s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    slow_commit_table(pg, "t_r4");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r4 values (1)\"}"),
+        "insert");
+    long pid = session_pid(c, "k");
+    int64_t id = th_send(c, "{\"op\":\"commit\",\"ctx\":\"k\"}");
+    int64_t w = th_send(
+        c, "{\"op\":\"query\",\"ctx\":\"waiter\",\"sql\":\"select 1\",\"autocommit\":true}");
+    th_sleep_ms(500);
+    char kill[120];
+    snprintf(kill, sizeof kill, "select pg_terminate_backend(%ld)::int", pid);
+    ck_assert_int_eq(th_pg_long(pg, kill), 1);
+    cJSON *r = txscope_wait(c, id, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
+    th_expect_code(r, "08007", "commit killed");
+    r = txscope_wait(c, w, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "waiter served after the dead connection was closed");
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}"), "again");
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r4"), 0);
+    txscope_close(c);
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* A full pool, waiters queued, and the busy connection dies mid-statement: its slot
+ * goes to the waiters at once. */
+START_TEST(full_pool_backend_dies_waiters_served)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=20s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    txscope_conn_t *c = th_connect(&d);
+    txscope_conn_t *c2 = th_connect(&d);
+    long pid = th_backend_pid(c, "h", true);
+    int64_t h = th_send(c, "{\"op\":\"query\",\"ctx\":\"h\",\"sql\":\"select pg_sleep(30)\"}");
+    th_sleep_ms(200);
+    int64_t w1 = th_send(c2, "{\"op\":\"query\",\"ctx\":\"w1\",\"sql\":\"select 1\"}");
+    int64_t w2 =
+        th_send(c2, "{\"op\":\"query\",\"ctx\":\"w2\",\"sql\":\"select 2\",\"autocommit\":true}");
+    int64_t w3 =
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"w3\",\"sql\":\"select 3\",\"autocommit\":true}");
+    th_sleep_ms(200);
+    long long t0 = th_now_ms();
+    char kill[120];
+    snprintf(kill, sizeof kill, "select pg_terminate_backend(%ld)::int", pid);
+    ck_assert_int_eq(th_pg_long(pg, kill), 1);
+    cJSON *r = txscope_wait(c, h, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
+    th_expect_code(r, "08006", "holder");
+    r = txscope_wait(c2, w1, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "w1");
+    th_expect_ok(th_call(c2, "{\"op\":\"commit\",\"ctx\":\"w1\"}"), "commit w1");
+    r = txscope_wait(c2, w2, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "w2");
+    r = txscope_wait(c, w3, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    th_expect_ok(r, "w3");
+    ck_assert_int_lt(th_now_ms() - t0, 5000);
+    txscope_close(c);
+    txscope_close(c2);
+    ck_assert(in_tx_gone(pg, &d));
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* SIGTERM with a statement running, a session waiting for the pool and another one
+ * queued behind a running statement: exit 0 quickly, nothing of the waiters ran. */
+START_TEST(sigterm_with_running_and_waiting_sessions)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=20s", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    th_pg_exec(pg, "drop table if exists t_r6; create table t_r6(id int)");
+    txscope_conn_t *c = th_connect(&d);
+    txscope_conn_t *c2 = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_r6 values (1)\"}"),
+        "insert");
+    th_send(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select pg_sleep(30)\"}");
+    th_send(c, "{\"op\":\"commit\",\"ctx\":\"a\"}");
+    th_send(c2, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"insert into t_r6 values (2)\","
+                "\"autocommit\":true}");
+    th_send(c, "{\"op\":\"query\",\"ctx\":\"c\",\"sql\":\"insert into t_r6 values (3)\","
+               "\"autocommit\":true}");
+    th_sleep_ms(300);
+    long long t0 = th_now_ms();
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    ck_assert_int_lt(th_now_ms() - t0, 5000);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r6"), 0);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d'", d.port);
+    ck_assert(wait_zero(pg, sql, 5000));
+    txscope_close(c);
+    txscope_close(c2);
+    PQfinish(pg);
+}
+END_TEST
+
+/* SIGTERM while a COMMIT runs: the commit is left to finish (committed), exit 0. */
+START_TEST(sigterm_during_commit)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    PGconn *pg = th_pg();
+    slow_commit_table(pg, "t_r7");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r7 values (1)\"}"),
+        "insert");
+    th_send(c, "{\"op\":\"commit\",\"ctx\":\"k\"}");
+    th_sleep_ms(300);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r7"), 1);
+    txscope_close(c);
+    PQfinish(pg);
+}
+END_TEST
+
+/* max_pipeline = 1 with several contexts: every request is answered, each ctx in order. */
+START_TEST(max_pipeline_one_several_contexts)
+{
+    const char *env[] = {"TXSCOPE_MAX_PIPELINE=1", "TXSCOPE_DB_MAIN_POOL_SIZE=5", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    enum { CTXS = 5, PER = 6 };
+    for (int i = 0; i < PER; i++)
+        for (int k = 0; k < CTXS; k++) {
+            if (i == PER - 1)
+                th_send(c, "{\"op\":\"end\",\"ctx\":\"p%d\"}", k);
+            else if (i == 3)
+                th_send(c, "{\"op\":\"commit\",\"ctx\":\"p%d\"}", k);
+            else
+                th_send(c, "{\"op\":\"query\",\"ctx\":\"p%d\",\"sql\":\"select %d\"}", k, i);
+        }
+    for (int j = 0; j < CTXS * PER; j++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_msg(r != NULL, "reply %d missing", j);
+        th_expect_ok(r, "pipelined");
+    }
+    th_expect_ok(th_call(c, "{\"op\":\"status\",\"ctx\":\"p0\"}"), "status");
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* A client that does not read: its replies pile up past the high water mark while its
+ * sessions finish; then it closes. Nothing stays checked out or open. */
+START_TEST(unread_replies_then_close)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=3", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    PGconn *pg = th_pg();
+    int fd = th_raw_connect(&d);
+    ck_assert_int_ge(fd, 0);
+    char line[256];
+    for (int i = 0; i < 60; i++) {
+        int n = snprintf(line, sizeof line,
+                         "{\"op\":\"query\",\"ctx\":\"u%d\",\"sql\":\"select repeat('x', "
+                         "300000)\",\"autocommit\":true}\n",
+                         i % 7);
+        ck_assert_int_eq(write(fd, line, (size_t)n), n);
+    }
+    th_sleep_ms(1500);
+    close(fd);
+    ck_assert(in_tx_gone(pg, &d));
+    PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* The same, but the client reads in the end: every reply arrives. */
+START_TEST(unread_replies_then_read)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=3", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    enum { N = 60 };
+    for (int i = 0; i < N; i++)
+        th_send(c,
+                "{\"op\":\"query\",\"ctx\":\"u%d\",\"sql\":\"select repeat('x', "
+                "300000)\",\"autocommit\":true}",
+                i % 7);
+    th_sleep_ms(1500);
+    for (int i = 0; i < N; i++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_msg(r != NULL, "reply %d missing", i);
+        th_expect_ok(r, "big");
+    }
+    txscope_close(c);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+Suite *suite_lifecycle(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *tc = tcase_create("lifecycle");
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, end_pipelined_behind_running_statement_then_disconnect);
+    tcase_add_test(tc, end_in_the_middle_of_a_pipeline);
+    tcase_add_test(tc, status_after_end_does_not_bind_the_db);
+    tcase_add_test(tc, backend_dies_between_statements_query);
+    tcase_add_test(tc, backend_dies_between_statements_commit);
+    tcase_add_test(tc, backend_dies_between_statements_end);
+    tcase_add_test(tc, backend_killed_during_commit);
+    tcase_add_test(tc, full_pool_backend_dies_waiters_served);
+    tcase_add_test(tc, sigterm_with_running_and_waiting_sessions);
+    tcase_add_test(tc, sigterm_during_commit);
+    tcase_add_test(tc, max_pipeline_one_several_contexts);
+    tcase_add_test(tc, unread_replies_then_close);
+    tcase_add_test(tc, unread_replies_then_read);
+    suite_add_tcase(s, tc);
+    return s;
+}

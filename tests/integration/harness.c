@@ -283,13 +283,36 @@ void th_pg_exec(PGconn *pg, const char *sql)
     PQclear(res);
 }
 
+static void backends_sql(char *sql, size_t len, const th_daemon_t *d, const char *extra_where)
+{
+    snprintf(sql, len,
+             "select count(*) from pg_stat_activity where application_name = 'txs_%d'%s%s", d->port,
+             extra_where ? " and " : "", extra_where ? extra_where : "");
+}
+
 long th_daemon_backends(PGconn *pg, const th_daemon_t *d, const char *extra_where)
 {
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d'%s%s", d->port,
-             extra_where ? " and " : "", extra_where ? extra_where : "");
+    backends_sql(sql, sizeof sql, d, extra_where);
     return th_pg_long(pg, sql);
+}
+
+long long th_wait_zero(PGconn *pg, const char *sql, int ms)
+{
+    long long t0 = th_now_ms();
+    while (th_now_ms() - t0 < ms) {
+        if (th_pg_long(pg, sql) == 0)
+            return th_now_ms() - t0;
+        th_sleep_ms(10);
+    }
+    return -1;
+}
+
+long long th_wait_no_backends(PGconn *pg, const th_daemon_t *d, const char *extra_where, int ms)
+{
+    char sql[512];
+    backends_sql(sql, sizeof sql, d, extra_where);
+    return th_wait_zero(pg, sql, ms);
 }
 
 static void slurp(int fd, char *buf, size_t cap)

@@ -59,6 +59,10 @@ void th_pg_exec(PGconn *pg, const char *sql);
 /* Backends of this daemon in pg_stat_activity (each test daemon connects with its
  * own application_name, txs_PORT), with an optional extra condition. */
 long th_daemon_backends(PGconn *pg, const th_daemon_t *d, const char *extra_where);
+/* Poll sql (a count) every 10 ms until it is 0: the ms it took, or -1 after ms. */
+long long th_wait_zero(PGconn *pg, const char *sql, int ms);
+/* th_wait_zero on th_daemon_backends(pg, d, extra_where). */
+long long th_wait_no_backends(PGconn *pg, const th_daemon_t *d, const char *extra_where, int ms);
 
 /* A program run to completion: exit status (128+signal when killed) and output. */
 typedef struct th_run {

@@ -10,18 +10,6 @@
 
 Suite *suite_guarantee(void);
 
-/* Until cond (a SQL count) is zero, at most ms; returns the time it took, or -1. */
-static long long wait_zero(PGconn *pg, const char *sql, int ms)
-{
-    long long t0 = th_now_ms();
-    while (th_now_ms() - t0 < ms) {
-        if (th_pg_long(pg, sql) == 0)
-            return th_now_ms() - t0;
-        th_sleep_ms(10);
-    }
-    return -1;
-}
-
 /* The row lock an open transaction holds would make this insert wait; lock_timeout
  * turns that wait into an error. */
 static void assert_key_free(PGconn *pg, const char *table, int key)
@@ -49,12 +37,7 @@ START_TEST(close_with_open_transaction_rolls_back)
     ck_assert_int_eq(th_daemon_backends(pg, &d, "state = 'idle in transaction'"), 1);
 
     txscope_close(c);
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state "
-             "like 'idle in transaction%%'",
-             d.port);
-    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    ck_assert_int_ge(th_wait_no_backends(pg, &d, "state like 'idle in transaction%'", 2000), 0);
     assert_key_free(pg, "t_g1", 1);
     ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_g1"), 1); /* only ours */
     ck_assert_int_le(th_daemon_backends(pg, &d, NULL), before);
@@ -81,26 +64,17 @@ START_TEST(killed_client_cancels_running_statement)
         pause();
         _exit(0);
     }
-    char running[200];
-    snprintf(running, sizeof running,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state = "
-             "'active' and query like '%%pg_sleep(10)%%'",
-             d.port);
+    const char *running = "state = 'active' and query like '%pg_sleep(10)%'";
     long long t0 = th_now_ms();
-    while (th_pg_long(pg, running) == 0) {
+    while (th_daemon_backends(pg, &d, running) == 0) {
         ck_assert_msg(th_now_ms() - t0 < 5000, "the statement never started");
         th_sleep_ms(10);
     }
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    long long took = wait_zero(pg, running, 5000);
+    long long took = th_wait_no_backends(pg, &d, running, 5000);
     ck_assert_msg(took >= 0 && took < 1000, "statement still running %lld ms after the kill", took);
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state <> "
-             "'idle'",
-             d.port);
-    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    ck_assert_int_ge(th_wait_no_backends(pg, &d, "state <> 'idle'", 2000), 0);
     assert_key_free(pg, "t_g2", 7);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -169,7 +143,7 @@ START_TEST(close_with_failed_transaction_returns_a_clean_connection)
              "select count(*) from pg_stat_activity where pid = %ld and state <> 'idle'", pid);
     ck_assert_int_eq(th_pg_long(pg, sql), 1); /* idle in transaction (aborted) */
     txscope_close(c);
-    ck_assert_int_ge(wait_zero(pg, sql, 2000), 0);
+    ck_assert_int_ge(th_wait_zero(pg, sql, 2000), 0);
     c = th_connect(&d);
     ck_assert_int_eq(th_backend_pid(c, "y", true), pid); /* the same backend, reused */
     PQfinish(pg);
@@ -252,12 +226,8 @@ START_TEST(clients_vanishing_at_random_moments)
         if (n > max_backends)
             max_backends = n;
     }
-    char busy[200];
-    snprintf(busy, sizeof busy,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and state <> "
-             "'idle'",
-             d.port);
-    ck_assert_msg(wait_zero(pg, busy, 5000) >= 0, "backends still busy or in a transaction");
+    ck_assert_msg(th_wait_no_backends(pg, &d, "state <> 'idle'", 5000) >= 0,
+                  "backends still busy or in a transaction");
     ck_assert_int_le(max_backends, 3);
     ck_assert_int_le(th_daemon_backends(pg, &d, NULL), 3);
     txscope_conn_t *c = th_connect(&d);

@@ -11,18 +11,6 @@
 
 Suite *suite_lifecycle(void);
 
-/* Until sql (a count) is zero, at most ms; true when it got there. */
-static bool wait_zero(PGconn *pg, const char *sql, int ms)
-{
-    long long t0 = th_now_ms();
-    while (th_now_ms() - t0 < ms) {
-        if (th_pg_long(pg, sql) == 0)
-            return true;
-        th_sleep_ms(10);
-    }
-    return false;
-}
-
 static void terminate(PGconn *pg, long pid)
 {
     char sql[160];
@@ -30,18 +18,14 @@ static void terminate(PGconn *pg, long pid)
     char kill[120];
     snprintf(kill, sizeof kill, "select pg_terminate_backend(%ld)::int", pid);
     ck_assert_int_eq(th_pg_long(pg, kill), 1);
-    ck_assert(wait_zero(pg, sql, 5000));
+    ck_assert(th_wait_zero(pg, sql, 5000) >= 0);
     th_sleep_ms(100); /* let the daemon's idle poll see the FATAL and the EOF */
 }
 
 static bool in_tx_gone(PGconn *pg, const th_daemon_t *d)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d' and "
-             "(state like 'idle in transaction%%' or state = 'active')",
-             d->port);
-    return wait_zero(pg, sql, 5000);
+    return th_wait_no_backends(pg, d, "(state like 'idle in transaction%' or state = 'active')",
+                               5000) >= 0;
 }
 
 /* end queued behind a running statement, more requests for the ctx behind it, and the
@@ -160,11 +144,6 @@ START_TEST(status_after_end_does_not_bind_the_db)
 }
 END_TEST
 
-static long session_pid(txscope_conn_t *c, const char *ctx)
-{
-    return th_backend_pid(c, ctx, false);
-}
-
 /* The session's backend is terminated while the transaction is idle: the next query
  * says 08006 and fails the session; rollback clears it; the session goes on. */
 START_TEST(backend_dies_between_statements_query)
@@ -174,7 +153,7 @@ START_TEST(backend_dies_between_statements_query)
     th_daemon_start(&d, env);
     PGconn *pg = th_pg();
     txscope_conn_t *c = th_connect(&d);
-    long pid = session_pid(c, "k");
+    long pid = th_backend_pid(c, "k", false);
     terminate(pg, pid);
     cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
@@ -185,7 +164,7 @@ START_TEST(backend_dies_between_statements_query)
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_ok(r, "rollback");
     /* The slot of the dead connection is free again (pool_size = 1). */
-    ck_assert_int_ne(session_pid(c, "other"), pid);
+    ck_assert_int_ne(th_backend_pid(c, "other", false), pid);
     th_expect_ok(th_call(c, "{\"op\":\"end\",\"ctx\":\"other\"}"), "end other");
     txscope_close(c);
     PQfinish(pg);
@@ -205,7 +184,7 @@ START_TEST(backend_dies_between_statements_commit)
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r3 values (1)\"}"),
         "insert");
-    long pid = session_pid(c, "k");
+    long pid = th_backend_pid(c, "k", false);
     terminate(pg, pid);
     cJSON *r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"k\"}");
     char *txt = cJSON_PrintUnformatted(r);
@@ -228,12 +207,12 @@ START_TEST(backend_dies_between_statements_end)
     th_daemon_start(&d, env);
     PGconn *pg = th_pg();
     txscope_conn_t *c = th_connect(&d);
-    long pid = session_pid(c, "k");
+    long pid = th_backend_pid(c, "k", false);
     terminate(pg, pid);
     cJSON *r = th_call(c, "{\"op\":\"end\",\"ctx\":\"k\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_ok(r, "end on a dead backend");
-    long pid2 = session_pid(c, "k");
+    long pid2 = th_backend_pid(c, "k", false);
     ck_assert_int_ne(pid2, pid);
     terminate(pg, pid2);
     r = th_call(c, "{\"op\":\"rollback\",\"ctx\":\"k\"}");
@@ -272,7 +251,7 @@ START_TEST(backend_killed_during_commit)
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r4 values (1)\"}"),
         "insert");
-    long pid = session_pid(c, "k");
+    long pid = th_backend_pid(c, "k", false);
     int64_t id = th_send(c, "{\"op\":\"commit\",\"ctx\":\"k\"}");
     int64_t w = th_send(
         c, "{\"op\":\"query\",\"ctx\":\"waiter\",\"sql\":\"select 1\",\"autocommit\":true}");
@@ -366,10 +345,7 @@ START_TEST(sigterm_with_running_and_waiting_sessions)
     ck_assert_int_eq(th_daemon_stop(&d), 0);
     ck_assert_int_lt(th_now_ms() - t0, 5000);
     ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r6"), 0);
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where application_name = 'txs_%d'", d.port);
-    ck_assert(wait_zero(pg, sql, 5000));
+    ck_assert(th_wait_no_backends(pg, &d, NULL, 5000) >= 0);
     txscope_close(c);
     txscope_close(c2);
     PQfinish(pg);

@@ -106,6 +106,12 @@ static const conf_key_t keys[] = {
      .type = T_SIZE, .min = KIB, .max = 4 * GIB},
     {TXS("log_level", log_level, "info", RELOAD, "least severe messages logged"),
      .type = T_ENUM, .choices = log_levels},
+    {TXS("outcome_journal_size", outcome_journal_size, "10000", RELOAD,
+         "ended transactions remembered per principal for the outcome op; 0 = off"),
+     .type = T_INT, .min = 0, .max = 10000000},
+    {TXS("outcome_journal_ttl", outcome_journal_ttl_ms, "10m", RELOAD,
+         "how long the outcome of an ended transaction is remembered"),
+     .type = T_DURATION, .min = SECOND, .max = 7 * DAY},
 
     {DB("driver", driver, "postgresql", RESTART, "the kind of database"),
      .type = T_CHOICE, .choices = drivers},

@@ -26,15 +26,17 @@ typedef struct txs_conf {
     char *source;      /* the file read, or NULL when none */
     char *listen_host; /* listen = HOST:PORT, default 127.0.0.1:7432 */
     int listen_port;
-    char *unix_socket;           /* NULL = none */
-    char *auth_token;            /* NULL = no authentication */
-    int max_clients;             /* default 1000 */
-    int max_sessions_per_client; /* default 1000 */
-    int max_pipeline;            /* default 128 */
-    size_t max_request_bytes;    /* default 1 MiB */
-    size_t max_result_bytes;     /* default 64 MiB */
-    txs_log_level_t log_level;   /* default info */
-    txs_db_conf_t *dbs;          /* in the order they appear; the first is the default db */
+    char *unix_socket;               /* NULL = none */
+    char *auth_token;                /* NULL = no authentication */
+    int max_clients;                 /* default 1000 */
+    int max_sessions_per_client;     /* default 1000 */
+    int max_pipeline;                /* default 128 */
+    size_t max_request_bytes;        /* default 1 MiB */
+    size_t max_result_bytes;         /* default 64 MiB */
+    txs_log_level_t log_level;       /* default info */
+    int outcome_journal_size;        /* ended transactions remembered per principal; 0 = off */
+    uint64_t outcome_journal_ttl_ms; /* how long each is remembered, default 10 min */
+    txs_db_conf_t *dbs;              /* in the order they appear; the first is the default db */
     int ndbs;
 } txs_conf_t;
 

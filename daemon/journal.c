@@ -1,0 +1,217 @@
+/* journal.c - the outcome journal: a hash of ctx -> how its last transaction ended, kept
+ * in the order entries were last touched, so that the oldest go first when the journal is
+ * full or their time is up. */
+#include "daemon/journal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "protocol/buf.h"
+
+struct txs_journal_entry {
+    UT_hash_handle hh; /* uthash keeps insertion order: re-adding moves to the end */
+    uint64_t ended_at;
+    txs_outcome_t outcome; /* NOT_FOUND while only a pending commit is known */
+    unsigned pending;      /* commits under way */
+    txs_journal_waiter_t *waiters;
+    char ctx[];
+};
+
+struct txs_journal {
+    UT_hash_handle hh; /* in txs_journals.by_principal */
+    txs_journal_entry_t *entries;
+    size_t max_entries;
+    uint64_t ttl_ms;
+    char principal[];
+};
+
+struct txs_journals {
+    txs_journal_t *by_principal;
+    size_t max_entries;
+    uint64_t ttl_ms;
+};
+
+const char *txs_outcome_name(txs_outcome_t o)
+{
+    switch (o) {
+    case TXS_OUTCOME_COMMITTED:
+        return "committed";
+    case TXS_OUTCOME_ROLLED_BACK:
+        return "rolled_back";
+    case TXS_OUTCOME_UNKNOWN:
+        return "unknown";
+    case TXS_OUTCOME_PENDING:
+        return "pending";
+    case TXS_OUTCOME_NOT_FOUND:
+        break;
+    }
+    return "not_found";
+}
+
+txs_journals_t *txs_journals_create(size_t max_entries, uint64_t ttl_ms)
+{
+    txs_journals_t *js = txs_xcalloc(1, sizeof *js);
+    js->max_entries = max_entries;
+    js->ttl_ms = ttl_ms;
+    return js;
+}
+
+static void entry_free(txs_journal_t *j, txs_journal_entry_t *e)
+{
+    HASH_DEL(j->entries, e);
+    free(e);
+}
+
+void txs_journals_free(txs_journals_t *js)
+{
+    if (!js)
+        return;
+    txs_journal_t *j, *jtmp;
+    HASH_ITER(hh, js->by_principal, j, jtmp)
+    {
+        txs_journal_entry_t *e, *etmp;
+        HASH_ITER(hh, j->entries, e, etmp)
+        {
+            for (txs_journal_waiter_t *w = e->waiters; w; w = w->next)
+                w->entry = NULL;
+            entry_free(j, e);
+        }
+        HASH_DEL(js->by_principal, j);
+        free(j);
+    }
+    free(js);
+}
+
+txs_journal_t *txs_journals_get(txs_journals_t *js, const char *principal)
+{
+    txs_journal_t *j = NULL;
+    HASH_FIND_STR(js->by_principal, principal, j);
+    if (j)
+        return j;
+    size_t len = strlen(principal);
+    j = txs_xcalloc(1, sizeof *j + len + 1);
+    memcpy(j->principal, principal, len + 1);
+    j->max_entries = js->max_entries;
+    j->ttl_ms = js->ttl_ms;
+    HASH_ADD_KEYPTR(hh, js->by_principal, j->principal, len, j);
+    return j;
+}
+
+static bool expired(const txs_journal_t *j, const txs_journal_entry_t *e, uint64_t now)
+{
+    return e->pending == 0 && now - e->ended_at >= j->ttl_ms;
+}
+
+/* Drop ended entries past their time, oldest first, and the oldest ended ones while the
+ * journal holds more than max_entries. A pending entry stays: its commit has not ended. */
+static void trim(txs_journal_t *j, uint64_t now)
+{
+    txs_journal_entry_t *e, *tmp;
+    HASH_ITER(hh, j->entries, e, tmp)
+    {
+        if (e->pending)
+            continue;
+        if (expired(j, e, now) || HASH_COUNT(j->entries) > j->max_entries)
+            entry_free(j, e);
+        else
+            break; /* the rest were touched later */
+    }
+}
+
+static txs_journal_entry_t *find(txs_journal_t *j, const char *ctx)
+{
+    txs_journal_entry_t *e = NULL;
+    HASH_FIND_STR(j->entries, ctx, e);
+    return e;
+}
+
+/* The entry of ctx, made if need be, moved to the end of the order. */
+static txs_journal_entry_t *touch(txs_journal_t *j, const char *ctx)
+{
+    txs_journal_entry_t *e = find(j, ctx);
+    if (e) {
+        HASH_DEL(j->entries, e);
+    } else {
+        size_t len = strlen(ctx);
+        e = txs_xcalloc(1, sizeof *e + len + 1);
+        memcpy(e->ctx, ctx, len + 1);
+        e->outcome = TXS_OUTCOME_NOT_FOUND;
+    }
+    HASH_ADD_KEYPTR(hh, j->entries, e->ctx, strlen(e->ctx), e);
+    return e;
+}
+
+void txs_journal_begin_commit(txs_journal_t *j, const char *ctx)
+{
+    if (j->max_entries == 0)
+        return;
+    touch(j, ctx)->pending++;
+}
+
+void txs_journal_record(txs_journal_t *j, const char *ctx, txs_outcome_t outcome, bool committing,
+                        uint64_t now_ms)
+{
+    if (j->max_entries == 0)
+        return;
+    txs_journal_entry_t *e = touch(j, ctx);
+    e->outcome = outcome;
+    e->ended_at = now_ms;
+    if (committing && e->pending > 0)
+        e->pending--;
+    if (e->pending == 0) {
+        txs_journal_waiter_t *w;
+        while ((w = e->waiters) != NULL) {
+            e->waiters = w->next;
+            w->entry = NULL;
+            w->prev = w->next = NULL;
+            w->cb(w, outcome);
+        }
+    }
+    trim(j, now_ms);
+}
+
+txs_outcome_t txs_journal_lookup(txs_journal_t *j, const char *ctx, uint64_t now_ms,
+                                 txs_journal_waiter_t *w)
+{
+    if (j->max_entries == 0)
+        return TXS_OUTCOME_NOT_FOUND;
+    trim(j, now_ms);
+    txs_journal_entry_t *e = find(j, ctx);
+    if (!e)
+        return TXS_OUTCOME_NOT_FOUND;
+    if (e->pending) {
+        w->entry = e;
+        w->prev = NULL;
+        w->next = e->waiters;
+        if (e->waiters)
+            e->waiters->prev = w;
+        e->waiters = w;
+        return TXS_OUTCOME_PENDING;
+    }
+    if (expired(j, e, now_ms)) {
+        entry_free(j, e);
+        return TXS_OUTCOME_NOT_FOUND;
+    }
+    return e->outcome;
+}
+
+void txs_journal_cancel_wait(txs_journal_waiter_t *w)
+{
+    txs_journal_entry_t *e = w->entry;
+    if (!e)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        e->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->entry = NULL;
+    w->prev = w->next = NULL;
+}
+
+size_t txs_journal_count(const txs_journal_t *j)
+{
+    return HASH_COUNT(j->entries);
+}

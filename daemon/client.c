@@ -425,6 +425,8 @@ void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
     c->refs = 1;
     c->state = TXS_CLIENT_ACTIVE;
     c->authenticated = srv->conf->auth_token == NULL;
+    /* One token, so one principal; named tokens would pick the journal at hello. */
+    c->journal = txs_journals_get(srv->journals, TXS_DEFAULT_PRINCIPAL);
     txs_server_client_added(srv, c);
     rc = uv_accept(listener, &c->sock.stream);
     if (rc < 0) {

@@ -34,6 +34,7 @@ typedef struct txs_client {
     int refs; /* the socket handle + each live session */
 
     bool authenticated;
+    txs_journal_t *journal; /* the outcome journal of the client's principal */
     bool reading;
     bool close_after_flush; /* framing lost (54000), auth failed: close once written */
     bool lingering;         /* that reply is written: FIN sent, input discarded until the

@@ -40,6 +40,8 @@ int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf)
     s->loop = loop;
     s->conf = conf;
     s->read_buf = txs_xmalloc(TXS_READ_CHUNK);
+    s->journals =
+        txs_journals_create((size_t)conf->outcome_journal_size, conf->outcome_journal_ttl_ms);
     uv_prepare_init(loop, &s->flush);
     s->flush.data = s;
     uv_prepare_start(&s->flush, on_prepare);
@@ -170,4 +172,6 @@ void txs_server_free(txs_server_t *s)
     s->pools = NULL;
     free(s->read_buf);
     s->read_buf = NULL;
+    txs_journals_free(s->journals);
+    s->journals = NULL;
 }

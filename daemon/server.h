@@ -27,6 +27,8 @@ typedef struct txs_server {
     uint64_t next_client_id;
     char *read_buf; /* every client reads into this, then keeps only a leftover */
 
+    txs_journals_t *journals; /* outcome journals, one per principal */
+
     uv_prepare_t flush; /* writes flushed before the loop sleeps */
     txs_client_t *flush_list;
 

@@ -1,13 +1,15 @@
-/* session.c - the per-ctx state machine: transaction state, request FIFO, the
- * statements each op sends, and the wind-down that backs the rollback guarantee.
+/* session.c - the per-ctx state machine: transaction state and levels, request FIFO,
+ * the statements each op sends, and the wind-down that backs the rollback guarantee.
  *
  *   READY --(op needs a backend, none linked)--> ACQUIRING --(pool cb)--> RUNNING
- *   READY --(op needs a statement, backend linked)-----------------------> RUNNING
+ *   READY --(op needs SQL, backend linked)-------------------------------> RUNNING
  *   RUNNING --(driver cb: reply, release or keep backend)----------------> READY
+ *   READY --(outcome of a commit still under way elsewhere)--> WAITING --> READY
  *
  * A session holds a backend only while a transaction is open on it (or for one
  * autocommit statement); the backend goes back to the pool when the transaction
- * ends, and the pool rolls back whatever a departing session left open. */
+ * ends, and the pool rolls back whatever a departing session left open. Every ended
+ * transaction is written to the client's principal's outcome journal. */
 #include "daemon/session.h"
 
 #include <stdarg.h>
@@ -18,13 +20,20 @@
 
 #include "daemon/client.h"
 #include "daemon/log.h"
+#include "daemon/server.h"
 #include "protocol/errors.h"
 #include "protocol/sqlclass.h"
 #include "protocol/sqlstate.h"
 
 static void advance(txs_session_t *s);
 static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t step);
+static void run_main(txs_session_t *s);
 static void on_pool(txs_pool_waiter_t *w, txs_backend_t *b, const txs_error_info_t *err);
+static void on_outcome(txs_journal_waiter_t *w, txs_outcome_t o);
+static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg);
+
+/* SQL built for control statements; the driver copies it before run() returns. */
+static txs_buf_t sql_scratch = TXS_BUF_INIT;
 
 txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
 {
@@ -33,13 +42,18 @@ txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
     s->client = c;
     s->state = TXS_SESSION_READY;
     s->tx = TXS_TX_IDLE;
+    s->levels = s->level_inline;
     s->waiter.cb = on_pool;
+    s->outcome_waiter.cb = on_outcome;
     return s;
 }
 
 static void session_free(txs_session_t *s)
 {
     txs_client_t *c = s->client;
+    if (s->levels_cap)
+        free(s->levels);
+    free(s->savepoints);
     txs_client_session_freed(c, s);
     free(s);
 }
@@ -113,10 +127,111 @@ static void finish_request(txs_session_t *s)
         advance(s);
 }
 
+/* ---- the outcome journal ---- */
+
+static uint64_t now_ms(const txs_session_t *s)
+{
+    return uv_now(s->client->server->loop);
+}
+
+/* The step about to run may commit: until it is recorded, `outcome` for this ctx
+ * waits rather than answer with an older transaction's fate. */
+static void announce_commit(txs_session_t *s)
+{
+    txs_journal_begin_commit(s->client->journal, s->ctx);
+    s->committing = true;
+}
+
+static void journal(txs_session_t *s, txs_outcome_t o)
+{
+    txs_journal_record(s->client->journal, s->ctx, o, s->committing, now_ms(s));
+    s->committing = false;
+}
+
+/* ---- levels ---- */
+
+static txs_level_t top_level(const txs_session_t *s)
+{
+    return (txs_level_t)s->levels[s->depth - 1];
+}
+
+static void push_level(txs_session_t *s, txs_level_t kind)
+{
+    int cap = s->levels_cap ? s->levels_cap : TXS_LEVELS_INLINE;
+    if (s->depth == cap) {
+        int ncap = cap * 2;
+        unsigned char *n = txs_xmalloc((size_t)ncap);
+        memcpy(n, s->levels, (size_t)s->depth);
+        if (s->levels_cap)
+            free(s->levels);
+        s->levels = n;
+        s->levels_cap = ncap;
+    }
+    s->levels[s->depth++] = (unsigned char)kind;
+}
+
+/* Named savepoints from index i on are gone (released, rolled back past, or their
+ * level closed). */
+static void drop_savepoints_from(txs_session_t *s, int i)
+{
+    s->nsavepoints = i;
+    if (s->nsavepoints == 0) {
+        free(s->savepoints);
+        s->savepoints = NULL;
+        s->savepoints_cap = 0;
+    }
+}
+
+/* Close the innermost level, and the named savepoints made in it. */
+static void pop_level(txs_session_t *s)
+{
+    int n = s->nsavepoints;
+    while (n > 0 && s->savepoints[n - 1].level >= s->depth)
+        n--;
+    drop_savepoints_from(s, n);
+    s->depth--;
+}
+
+static void set_idle(txs_session_t *s)
+{
+    s->tx = TXS_TX_IDLE;
+    s->depth = 0;
+    if (s->levels_cap) {
+        free(s->levels);
+        s->levels = s->level_inline;
+        s->levels_cap = 0;
+    }
+    drop_savepoints_from(s, 0);
+    s->tx_gone = false;
+    s->lost_unreported = false;
+}
+
+/* The transaction ended: journal how, and the session is idle. */
+static void tx_ended(txs_session_t *s, txs_outcome_t o)
+{
+    journal(s, o);
+    set_idle(s);
+}
+
+/* The transaction ended on the database while levels are still open: journal it; the
+ * levels now only wait for their rollbacks. */
+static void tx_gone(txs_session_t *s, txs_outcome_t o)
+{
+    journal(s, o);
+    s->tx_gone = true;
+    drop_savepoints_from(s, 0);
+}
+
 /* ---- backend link ---- */
+
+static void unwatch(txs_session_t *s)
+{
+    driver(s)->watch(s->backend->dconn, NULL, NULL);
+}
 
 static void release_backend(txs_session_t *s)
 {
+    unwatch(s);
     txs_backend_t *b = s->backend;
     s->backend = NULL;
     s->tx_on_backend = false;
@@ -125,54 +240,103 @@ static void release_backend(txs_session_t *s)
 
 static void discard_backend(txs_session_t *s)
 {
+    unwatch(s);
     txs_backend_t *b = s->backend;
     s->backend = NULL;
     s->tx_on_backend = false;
     txs_pool_discard(b);
 }
 
-static void set_idle(txs_session_t *s)
+/* The backend connection died under the open transaction: the connection leaves the
+ * pool, the transaction is gone (rolled back by the server), the session is failed. */
+static void lose_backend(txs_session_t *s)
 {
-    s->tx = TXS_TX_IDLE;
-    s->depth = 0;
+    discard_backend(s);
+    if (s->tx == TXS_TX_IDLE)
+        return;
+    if (!s->tx_gone)
+        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
+    if (s->tx == TXS_TX_OPEN)
+        s->tx = TXS_TX_FAILED;
+}
+
+/* The linked backend died while the session sat between requests. */
+static void on_linked_lost(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
+{
+    (void)dc;
+    (void)st;
+    txs_session_t *s = arg;
+    txs_log_warn("client %llu ctx %s: backend connection lost while the transaction was idle",
+                 (unsigned long long)s->client->id, s->ctx);
+    lose_backend(s);
+    s->lost_unreported = true;
+}
+
+/* Between requests, a linked backend is watched so that its death frees its pool slot
+ * at once and the session hears of it. */
+static void watch_linked(txs_session_t *s)
+{
+    if (s->backend)
+        driver(s)->watch(s->backend->dconn, on_linked_lost, s);
 }
 
 /* ---- wind-down (client gone) ---- */
 
 /* Nothing runs: give the backend back (the pool rolls back an open transaction or
- * closes the connection) and forget the session. */
-static void wind_down_now(txs_session_t *s)
+ * closes the connection), journal what ended, and forget the session. */
+static void wind_down_now(txs_session_t *s, bool dropped_work)
 {
     if (s->current) {
         txs_queued_t *q = s->current;
         s->current = NULL;
         drop_request(s, q);
     }
+    if ((s->tx != TXS_TX_IDLE && !s->tx_gone) || dropped_work)
+        journal(s, TXS_OUTCOME_ROLLED_BACK);
     if (s->backend)
         release_backend(s);
     session_free(s);
 }
 
+/* Would the request have run a transaction's statements? Then dropping it ends that
+ * transaction, as far as `outcome` can tell. */
+static bool is_work(const txs_request_t *r)
+{
+    return r->op == TXS_OP_QUERY || r->op == TXS_OP_BATCH || r->op == TXS_OP_COMMIT;
+}
+
+/* A commit, or a batch that commits, is left to finish: cancelling it would make its
+ * outcome unknown. */
+static bool step_commits(const txs_session_t *s)
+{
+    return s->step == TXS_STEP_COMMIT || (s->step == TXS_STEP_BATCH && s->batch_own_tx);
+}
+
 void txs_session_wind_down(txs_session_t *s)
 {
     s->winding_down = true;
+    bool dropped_work = false;
     while (s->head) {
         txs_queued_t *q = s->head;
         s->head = q->next;
+        dropped_work |= is_work(&q->req);
         drop_request(s, q);
     }
     s->tail = NULL;
     switch (s->state) {
     case TXS_SESSION_READY:
-        wind_down_now(s);
+        wind_down_now(s, dropped_work);
         return;
     case TXS_SESSION_ACQUIRING:
         txs_pool_cancel_wait(s->pool, &s->waiter);
-        wind_down_now(s);
+        wind_down_now(s, dropped_work || is_work(cur(s)));
+        return;
+    case TXS_SESSION_WAITING:
+        txs_journal_cancel_wait(&s->outcome_waiter);
+        wind_down_now(s, dropped_work);
         return;
     case TXS_SESSION_RUNNING:
-        /* A commit is left to finish: cancelling it would make its outcome unknown. */
-        if (s->step != TXS_STEP_COMMIT && !s->cancel_sent) {
+        if (!step_commits(s) && !s->cancel_sent) {
             s->cancel_sent = true;
             driver(s)->cancel(s->backend->dconn);
         }
@@ -180,7 +344,7 @@ void txs_session_wind_down(txs_session_t *s)
     }
 }
 
-/* ---- statements ---- */
+/* ---- SQL ---- */
 
 static size_t begin_sql(const txs_session_t *s, char *buf, size_t len)
 {
@@ -202,23 +366,57 @@ static size_t begin_sql(const txs_session_t *s, char *buf, size_t len)
     return n;
 }
 
+/* "SAVEPOINT name", "RELEASE SAVEPOINT name", ... in sql_scratch, the name quoted. */
+static const char *savepoint_sql(txs_session_t *s, const char *verb, const char *name)
+{
+    txs_buf_truncate(&sql_scratch, 0);
+    txs_buf_puts(&sql_scratch, verb);
+    txs_buf_putc(&sql_scratch, ' ');
+    driver(s)->quote_ident(&sql_scratch, name, strlen(name));
+    txs_buf_putc(&sql_scratch, '\0');
+    return sql_scratch.data;
+}
+
+/* The name of the SAVEPOINT behind nested level `level` (1-based depth). Names starting
+ * with txscope_ are refused in requests, so a client's savepoint never shadows it. */
+static void level_name(char *buf, size_t len, int level)
+{
+    snprintf(buf, len, "txscope_level_%d", level);
+}
+
 static void run_sql(txs_session_t *s, const char *sql, txs_step_t step)
 {
     txs_stmt_t st = {.sql = sql, .sql_len = strlen(sql)};
     run_statement(s, &st, step);
 }
 
+/* ---- running ---- */
+
+/* Does the request's own SQL need the transaction begun on the backend first? */
+static bool needs_begin(const txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    switch (r->op) {
+    case TXS_OP_QUERY:
+        return !r->autocommit;
+    case TXS_OP_BEGIN:
+    case TXS_OP_SAVEPOINT:
+        return true;
+    default:
+        return false; /* a batch carries its BEGIN in the same round trip */
+    }
+}
+
 /* The backend is linked: send what the current request needs next. */
 static void run_next(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
-    if (r->op == TXS_OP_QUERY && s->tx != TXS_TX_IDLE && !s->tx_on_backend) {
+    if (needs_begin(s) && !s->tx_on_backend) {
         char sql[128];
         begin_sql(s, sql, sizeof sql);
         run_sql(s, sql, TXS_STEP_BEGIN);
         return;
     }
-    run_statement(s, &r->stmt, TXS_STEP_STATEMENT);
+    run_main(s);
 }
 
 static void on_backend(txs_session_t *s, txs_backend_t *b)
@@ -232,6 +430,7 @@ static void on_backend(txs_session_t *s, txs_backend_t *b)
 static void need_backend(txs_session_t *s)
 {
     if (s->backend) {
+        unwatch(s); /* the step's own callback reports a death from now on */
         run_next(s);
         return;
     }
@@ -255,99 +454,273 @@ static void on_pool(txs_pool_waiter_t *w, txs_backend_t *b, const txs_error_info
     finish_request(s);
 }
 
-static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg);
-
 static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t step)
 {
     s->state = TXS_SESSION_RUNNING;
     s->step = step;
-    int rc = driver(s)->run(s->backend->dconn, stmt, on_done, s);
-    if (rc != TXS_OK) {
-        /* The driver refused to start: the connection is unusable. */
-        txs_log_warn("client %llu ctx %s: backend refused a statement: %s",
-                     (unsigned long long)s->client->id, s->ctx, txs_strerror(rc));
-        discard_backend(s);
-        if (step == TXS_STEP_ROLLBACK) {
-            set_idle(s); /* the transaction died with the connection */
-            reply_ok(s);
-            if (cur(s)->op == TXS_OP_END)
-                s->ended = true;
-        } else {
-            if (s->tx != TXS_TX_IDLE)
-                s->tx = TXS_TX_FAILED;
-            reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST, "backend connection unusable");
-        }
-        finish_request(s);
+    if (driver(s)->run(s->backend->dconn, stmt, on_done, s) != TXS_OK)
+        on_done(NULL, TXS_DRV_LOST, s); /* refused: the connection is unusable */
+}
+
+static void run_statements(txs_session_t *s, const txs_stmt_t *stmts, int n, txs_step_t step)
+{
+    s->state = TXS_SESSION_RUNNING;
+    s->step = step;
+    if (driver(s)->run_batch(s->backend->dconn, stmts, n, on_done, s) != TXS_OK)
+        on_done(NULL, TXS_DRV_LOST, s);
+}
+
+/* A batch goes in one round trip: BEGIN first when the transaction is not on the
+ * backend yet, COMMIT last when the batch is its own transaction. */
+static void run_batch(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    int n = r->nstmts;
+    txs_stmt_t *all = txs_xmalloc((size_t)(n + 2) * sizeof *all);
+    char begin[128];
+    int k = 0;
+    if (!s->tx_on_backend) {
+        begin_sql(s, begin, sizeof begin);
+        all[k++] = (txs_stmt_t){.sql = begin, .sql_len = strlen(begin)};
+    }
+    s->batch_first = k;
+    memcpy(all + k, r->stmts, (size_t)n * sizeof *all);
+    k += n;
+    if (s->batch_own_tx) {
+        all[k++] = (txs_stmt_t){.sql = "COMMIT", .sql_len = 6};
+        announce_commit(s);
+    }
+    run_statements(s, all, k, TXS_STEP_BATCH);
+    free(all);
+}
+
+/* The request's own SQL, once the transaction is on the backend. */
+static void run_main(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    char name[32];
+    switch (r->op) {
+    case TXS_OP_QUERY:
+        if (r->autocommit)
+            announce_commit(s);
+        run_statement(s, &r->stmt, TXS_STEP_STATEMENT);
+        return;
+    case TXS_OP_BEGIN: /* nested */
+        level_name(name, sizeof name, s->depth + 1);
+        run_sql(s, savepoint_sql(s, "SAVEPOINT", name), TXS_STEP_LEVEL_OPEN);
+        return;
+    case TXS_OP_SAVEPOINT:
+        run_sql(s, savepoint_sql(s, "SAVEPOINT", r->name), TXS_STEP_SAVEPOINT);
+        return;
+    case TXS_OP_BATCH:
+        run_batch(s);
+        return;
+    default:
+        txs_log_error("client %llu ctx %s: op %s has no statement to run",
+                      (unsigned long long)s->client->id, s->ctx, txs_op_name(r->op));
+        return;
     }
 }
 
-static void reply_result(txs_session_t *s)
+/* ---- completions ---- */
+
+/* The error of a failed step; dc NULL when the driver refused to start it. */
+static void step_error(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st, txs_error_info_t *e)
+{
+    if (dc) {
+        driver(s)->last_error(dc, e);
+    } else {
+        *e = (txs_error_info_t){.message = "backend connection unusable"};
+        txs_log_warn("client %llu ctx %s: backend refused a statement",
+                     (unsigned long long)s->client->id, s->ctx);
+    }
+    if (st == TXS_DRV_LOST) {
+        e->code = TXS_SQLSTATE_CONNECTION_LOST;
+        e->from_db = false;
+        e->has_index = false;
+    }
+}
+
+static void fail_tx(txs_session_t *s)
+{
+    if (s->tx == TXS_TX_OPEN)
+        s->tx = TXS_TX_FAILED;
+}
+
+/* The common failure handling of a step inside the transaction: failed on a database
+ * error, lost (and failed) on a lost connection. */
+static void step_failed(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
+{
+    txs_error_info_t e;
+    step_error(s, dc, st, &e);
+    if (st == TXS_DRV_LOST)
+        lose_backend(s);
+    else
+        fail_tx(s);
+    reply_error(s, &e);
+}
+
+/* Encode result `index` after the reply header; false when it is over the limit. */
+static bool put_result(txs_session_t *s, int index, size_t limit)
+{
+    txs_buf_t *out = txs_client_out(s->client);
+    return driver(s)->encode_result(s->backend->dconn, index, out, limit) == TXS_OK;
+}
+
+/* A query's result, or a batch's results. Returns false (and writes nothing) when
+ * they are over max_result_bytes. */
+static bool reply_results(txs_session_t *s, bool batch)
 {
     if (s->winding_down)
-        return;
+        return true;
     txs_buf_t *out = txs_client_out(s->client);
     size_t mark = out->len;
-    size_t max = txs_client_max_result(s->client);
+    size_t limit = mark + txs_client_max_result(s->client);
     txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
-    txs_buf_putc(out, ',');
-    if (driver(s)->encode_result(s->backend->dconn, out, mark + max) == TXS_OK) {
+    bool fits = true;
+    if (!batch) {
+        txs_buf_putc(out, ',');
+        fits = put_result(s, 0, limit);
+    } else {
+        txs_buf_puts(out, ",\"results\":[");
+        for (int i = 0; fits && i < cur(s)->nstmts; i++) {
+            txs_buf_puts(out, i ? ",{" : "{");
+            fits = put_result(s, s->batch_first + i, limit);
+            txs_buf_putc(out, '}');
+        }
+        txs_buf_putc(out, ']');
+    }
+    if (fits) {
         txs_reply_close(out, true, s->tx, s->depth);
-        return;
+        return true;
     }
     txs_buf_truncate(out, mark);
-    /* The client did not get what the statement did: treat it as a failed statement. */
-    if (s->tx != TXS_TX_IDLE)
-        s->tx = TXS_TX_FAILED;
-    reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "result is larger than max_result_bytes (%zu bytes)", max);
+    return false;
 }
 
-static void on_statement_done(txs_session_t *s, txs_drv_status_t st)
+static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
-    bool autocommit = cur(s)->autocommit;
+    const txs_request_t *r = cur(s);
     txs_error_info_t e;
-    switch (st) {
-    case TXS_DRV_OK:
-        reply_result(s);
-        if (autocommit)
+    if (r->autocommit) {
+        /* The statement ran alone: it is a transaction of its own. */
+        switch (st) {
+        case TXS_DRV_OK:
+            journal(s, TXS_OUTCOME_COMMITTED);
+            if (!reply_results(s, false))
+                reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
+                            "result is larger than max_result_bytes (%zu bytes); the statement "
+                            "was committed",
+                            txs_client_max_result(s->client));
             release_backend(s);
-        break;
-    case TXS_DRV_DB_ERROR:
-        driver(s)->last_error(s->backend->dconn, &e);
-        if (s->tx != TXS_TX_IDLE)
-            s->tx = TXS_TX_FAILED;
-        reply_error(s, &e);
-        if (autocommit)
+            return;
+        case TXS_DRV_DB_ERROR:
+            journal(s, TXS_OUTCOME_ROLLED_BACK);
+            step_error(s, dc, st, &e);
+            reply_error(s, &e);
             release_backend(s);
-        break;
-    case TXS_DRV_LOST:
-        driver(s)->last_error(s->backend->dconn, &e);
-        e.code = TXS_SQLSTATE_CONNECTION_LOST;
-        e.from_db = false;
-        if (s->tx != TXS_TX_IDLE)
-            s->tx = TXS_TX_FAILED;
-        reply_error(s, &e);
-        discard_backend(s);
-        break;
+            return;
+        case TXS_DRV_LOST:
+            journal(s, TXS_OUTCOME_UNKNOWN);
+            step_error(s, dc, st, &e);
+            reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
+                        "backend connection lost while the autocommit statement ran: the "
+                        "outcome is unknown (%s)",
+                        e.message ? e.message : "connection closed");
+            discard_backend(s);
+            return;
+        }
+    }
+    if (st != TXS_DRV_OK) {
+        step_failed(s, dc, st);
+        return;
+    }
+    if (!reply_results(s, false)) {
+        /* The client did not get what the statement did: as if the statement failed. */
+        fail_tx(s);
+        reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "result is larger than max_result_bytes (%zu bytes)",
+                    txs_client_max_result(s->client));
     }
 }
 
-static void on_commit_done(txs_session_t *s, txs_drv_status_t st)
+static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
     txs_error_info_t e;
-    set_idle(s);
+    int n = cur(s)->nstmts;
+    if (st == TXS_DRV_OK || st == TXS_DRV_DB_ERROR)
+        s->tx_on_backend = true;
+    if (st == TXS_DRV_DB_ERROR) {
+        step_error(s, dc, st, &e);
+        e.index -= s->batch_first; /* the request's numbering: BEGIN is not one of its */
+        e.has_index = e.has_index && e.index >= 0 && e.index < n;
+    }
+    if (s->batch_own_tx) {
+        switch (st) {
+        case TXS_DRV_OK:
+            tx_ended(s, TXS_OUTCOME_COMMITTED);
+            if (!reply_results(s, true))
+                reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
+                            "results are larger than max_result_bytes (%zu bytes); the batch was "
+                            "committed",
+                            txs_client_max_result(s->client));
+            release_backend(s); /* the pool rolls back if COMMIT did not end it */
+            return;
+        case TXS_DRV_DB_ERROR:
+            /* The server left the transaction failed (or ended it, at COMMIT): the pool
+             * rolls it back before the connection is used again. */
+            tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+            reply_error(s, &e);
+            release_backend(s);
+            return;
+        case TXS_DRV_LOST:
+            tx_ended(s, TXS_OUTCOME_UNKNOWN);
+            step_error(s, dc, st, &e);
+            reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
+                        "backend connection lost during the batch's commit: the outcome is "
+                        "unknown (%s)",
+                        e.message ? e.message : "connection closed");
+            discard_backend(s);
+            return;
+        }
+    }
     switch (st) {
     case TXS_DRV_OK:
+        if (!reply_results(s, true)) {
+            fail_tx(s);
+            reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
+                        "results are larger than max_result_bytes (%zu bytes)",
+                        txs_client_max_result(s->client));
+        }
+        return;
+    case TXS_DRV_DB_ERROR:
+        fail_tx(s);
+        reply_error(s, &e);
+        return;
+    case TXS_DRV_LOST:
+        step_failed(s, dc, st);
+        return;
+    }
+}
+
+static void done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
+{
+    txs_error_info_t e;
+    switch (st) {
+    case TXS_DRV_OK:
+        tx_ended(s, TXS_OUTCOME_COMMITTED);
         reply_ok(s);
         release_backend(s);
         break;
     case TXS_DRV_DB_ERROR:
         /* PostgreSQL ended the transaction (e.g. a deferred constraint): rolled back. */
-        driver(s)->last_error(s->backend->dconn, &e);
+        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+        step_error(s, dc, st, &e);
         reply_error(s, &e);
         release_backend(s);
         break;
     case TXS_DRV_LOST:
-        driver(s)->last_error(s->backend->dconn, &e);
+        tx_ended(s, TXS_OUTCOME_UNKNOWN);
+        step_error(s, dc, st, &e);
         txs_log_warn("client %llu ctx %s: backend lost during commit: outcome unknown",
                      (unsigned long long)s->client->id, s->ctx);
         reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
@@ -364,46 +737,118 @@ static void on_commit_done(txs_session_t *s, txs_drv_status_t st)
                                           : "rolled back");
 }
 
+/* ROLLBACK of the whole transaction ran (rollback at the outermost or a joined level,
+ * or end). However it went, the transaction is over. */
+static void done_rollback(txs_session_t *s, txs_drv_status_t st)
+{
+    if (st == TXS_DRV_OK)
+        release_backend(s);
+    else
+        discard_backend(s);
+    if (cur(s)->op == TXS_OP_ROLLBACK && s->depth > 1 && top_level(s) == TXS_LEVEL_JOINED) {
+        /* Rolled back from a joined level: the outer levels each need their rollback. */
+        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
+        pop_level(s);
+        s->tx = TXS_TX_INACTIVE;
+    } else {
+        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+        if (cur(s)->op == TXS_OP_END)
+            s->ended = true;
+    }
+    reply_ok(s);
+}
+
+/* Index of the named savepoint `name` in the innermost level, or -1. */
+static int find_savepoint(const txs_session_t *s, const char *name)
+{
+    for (int i = s->nsavepoints - 1; i >= 0 && s->savepoints[i].level == s->depth; i--)
+        if (strcmp(s->savepoints[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void add_savepoint(txs_session_t *s, const char *name)
+{
+    if (s->nsavepoints == s->savepoints_cap) {
+        s->savepoints_cap = s->savepoints_cap ? s->savepoints_cap * 2 : 4;
+        s->savepoints =
+            txs_xrealloc(s->savepoints, (size_t)s->savepoints_cap * sizeof *s->savepoints);
+    }
+    txs_named_savepoint_t *sp = &s->savepoints[s->nsavepoints++];
+    snprintf(sp->name, sizeof sp->name, "%s", name);
+    sp->level = s->depth;
+}
+
+/* A savepoint statement ran (a nested level's, or a named one). */
+static void done_control(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
+{
+    if (st != TXS_DRV_OK) {
+        step_failed(s, dc, st);
+        return;
+    }
+    const txs_request_t *r = cur(s);
+    switch (s->step) {
+    case TXS_STEP_LEVEL_OPEN:
+        push_level(s, TXS_LEVEL_SAVEPOINT);
+        break;
+    case TXS_STEP_LEVEL_RELEASE:
+        pop_level(s);
+        break;
+    case TXS_STEP_LEVEL_UNDO:
+        pop_level(s);
+        s->tx = TXS_TX_OPEN; /* the failure, if any, was undone with the level */
+        break;
+    case TXS_STEP_SAVEPOINT:
+        add_savepoint(s, r->name);
+        break;
+    case TXS_STEP_RELEASE:
+        drop_savepoints_from(s, find_savepoint(s, r->name));
+        break;
+    case TXS_STEP_ROLLBACK_TO:
+        drop_savepoints_from(s, find_savepoint(s, r->name) + 1);
+        s->tx = TXS_TX_OPEN;
+        break;
+    default:
+        break;
+    }
+    reply_ok(s);
+}
+
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
-    txs_error_info_t e;
     switch (s->step) {
     case TXS_STEP_BEGIN:
         if (st == TXS_DRV_OK) {
             s->tx_on_backend = true;
             if (s->winding_down)
                 break;
-            run_statement(s, &cur(s)->stmt, TXS_STEP_STATEMENT);
+            run_main(s);
             return;
         }
-        driver(s)->last_error(dc, &e);
-        s->tx = TXS_TX_FAILED;
-        if (st == TXS_DRV_LOST) {
-            e.code = TXS_SQLSTATE_CONNECTION_LOST;
-            e.from_db = false;
-        }
-        reply_error(s, &e);
-        if (st == TXS_DRV_LOST)
-            discard_backend(s);
-        else
-            release_backend(s);
+        step_failed(s, dc, st);
+        if (s->backend)
+            release_backend(s); /* nothing of the transaction is on it */
         break;
     case TXS_STEP_STATEMENT:
-        on_statement_done(s, st);
+        done_statement(s, dc, st);
+        break;
+    case TXS_STEP_BATCH:
+        done_batch(s, dc, st);
         break;
     case TXS_STEP_COMMIT:
-        on_commit_done(s, st);
+        done_commit(s, dc, st);
         break;
     case TXS_STEP_ROLLBACK:
-        set_idle(s);
-        reply_ok(s);
-        if (st == TXS_DRV_OK)
-            release_backend(s);
-        else
-            discard_backend(s); /* the transaction died with the connection */
-        if (cur(s)->op == TXS_OP_END)
-            s->ended = true;
+        done_rollback(s, st);
+        break;
+    case TXS_STEP_LEVEL_OPEN:
+    case TXS_STEP_LEVEL_RELEASE:
+    case TXS_STEP_LEVEL_UNDO:
+    case TXS_STEP_SAVEPOINT:
+    case TXS_STEP_RELEASE:
+    case TXS_STEP_ROLLBACK_TO:
+        done_control(s, dc, st);
         break;
     case TXS_STEP_NONE:
         txs_log_error("client %llu ctx %s: driver completion in step %d",
@@ -412,24 +857,41 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
     }
     if (s->winding_down) {
         s->state = TXS_SESSION_READY;
-        wind_down_now(s);
+        wind_down_now(s, false);
         return;
     }
+    watch_linked(s);
     finish_request(s);
 }
 
 /* ---- ops ---- */
 
+/* The backend died between requests: the first request to hear of it gets 08006. */
+static bool report_lost(txs_session_t *s)
+{
+    if (!s->lost_unreported)
+        return false;
+    s->lost_unreported = false;
+    reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
+                "backend connection lost: the transaction was rolled back");
+    return true;
+}
+
 static bool refuse_if_failed(txs_session_t *s)
 {
+    if (report_lost(s))
+        return true;
     if (s->tx == TXS_TX_FAILED) {
         reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
-                    "current transaction is aborted, commands ignored until rollback");
+                    s->tx_gone ? "the transaction was lost with its backend connection; roll back"
+                               : "current transaction is aborted, commands ignored until rollback");
         return true;
     }
     if (s->tx == TXS_TX_INACTIVE) {
         reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
-                    "this transaction was rolled back by an inner level; roll back every level");
+                    "this transaction was rolled back by an inner level; roll back every level "
+                    "(%d still open)",
+                    s->depth);
         return true;
     }
     return false;
@@ -437,12 +899,316 @@ static bool refuse_if_failed(txs_session_t *s)
 
 static void open_tx(txs_session_t *s, const txs_request_t *r)
 {
+    set_idle(s);
     s->tx = TXS_TX_OPEN;
-    s->depth = 1;
+    push_level(s, TXS_LEVEL_TX);
     s->tx_on_backend = false;
     s->isolation = r ? r->isolation : TXS_ISO_DEFAULT;
     s->read_only = r ? r->read_only : TXS_UNSET;
     s->deferrable = r ? r->deferrable : TXS_UNSET;
+}
+
+/* An inner level or a joining batch may not change what the transaction began with. */
+static bool refuse_other_options(txs_session_t *s, const txs_request_t *r)
+{
+    const char *what = NULL;
+    if (r->isolation != TXS_ISO_DEFAULT && r->isolation != s->isolation)
+        what = "isolation";
+    else if (r->read_only != TXS_UNSET && r->read_only != s->read_only)
+        what = "read_only";
+    else if (r->deferrable != TXS_UNSET && r->deferrable != s->deferrable)
+        what = "deferrable";
+    if (!what)
+        return false;
+    reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
+                "\"%s\" differs from the open transaction's and cannot change inside it", what);
+    return true;
+}
+
+static bool refuse_too_deep(txs_session_t *s)
+{
+    if (s->depth < TXS_MAX_DEPTH)
+        return false;
+    reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many levels open (at most %d)", TXS_MAX_DEPTH);
+    return true;
+}
+
+static bool start_begin(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    if (refuse_if_failed(s))
+        return true;
+    if (s->tx == TXS_TX_IDLE) {
+        open_tx(s, r);
+        if (!r->nested) {
+            reply_ok(s);
+            return true;
+        }
+        /* As SQLAlchemy's begin_nested(): the transaction, and a savepoint in it. */
+        s->autobegun = true;
+        need_backend(s);
+        return false;
+    }
+    if (!r->nested && !r->join) {
+        reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
+                    "a transaction is already open; use \"nested\" or \"join\"");
+        return true;
+    }
+    if (refuse_other_options(s, r) || refuse_too_deep(s))
+        return true;
+    if (r->join) {
+        push_level(s, TXS_LEVEL_JOINED);
+        reply_ok(s);
+        return true;
+    }
+    need_backend(s);
+    return false;
+}
+
+/* Refuse transaction control written as SQL; index >= 0 names a batch's statement. */
+static bool refuse_tx_control(txs_session_t *s, const txs_stmt_t *st, int index)
+{
+    const char *what = NULL;
+    if (!txs_sql_is_tx_control(st->sql, st->sql_len, &what))
+        return false;
+    txs_error_info_t e = {
+        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "transaction control in SQL (%s) is refused: use the ops begin, commit, rollback, "
+             "savepoint",
+             what ? what : "?");
+    e.message = msg;
+    reply_error(s, &e);
+    return true;
+}
+
+static bool start_query(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    if (refuse_if_failed(s) || refuse_tx_control(s, &r->stmt, -1))
+        return true;
+    if (r->autocommit && s->tx != TXS_TX_IDLE) {
+        reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX, "\"autocommit\" query while a transaction is open");
+        return true;
+    }
+    if (!r->autocommit && s->tx == TXS_TX_IDLE) {
+        open_tx(s, NULL);
+        s->autobegun = true;
+    }
+    need_backend(s);
+    return false;
+}
+
+static bool start_batch(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    if (refuse_if_failed(s))
+        return true;
+    for (int i = 0; i < r->nstmts; i++)
+        if (refuse_tx_control(s, &r->stmts[i], i))
+            return true;
+    if (s->tx != TXS_TX_IDLE && refuse_other_options(s, r))
+        return true;
+    if (r->nstmts == 0) {
+        txs_buf_t *out = txs_client_out(s->client);
+        if (!s->winding_down) {
+            txs_reply_open(out, r->id, r->id_len, true);
+            txs_buf_puts(out, ",\"results\":[]");
+            txs_reply_close(out, true, s->tx, s->depth);
+        }
+        return true;
+    }
+    s->batch_own_tx = s->tx == TXS_TX_IDLE;
+    if (s->batch_own_tx) {
+        open_tx(s, r);
+        s->autobegun = true;
+    }
+    need_backend(s);
+    return false;
+}
+
+static bool start_commit(txs_session_t *s)
+{
+    if (refuse_if_failed(s))
+        return true;
+    if (s->tx == TXS_TX_IDLE) {
+        reply_ok(s);
+        return true;
+    }
+    switch (top_level(s)) {
+    case TXS_LEVEL_JOINED: /* only the outermost commit commits */
+        pop_level(s);
+        reply_ok(s);
+        return true;
+    case TXS_LEVEL_SAVEPOINT: {
+        char name[32];
+        level_name(name, sizeof name, s->depth);
+        unwatch(s);
+        run_sql(s, savepoint_sql(s, "RELEASE SAVEPOINT", name), TXS_STEP_LEVEL_RELEASE);
+        return false;
+    }
+    case TXS_LEVEL_TX:
+        break;
+    }
+    if (!s->backend) { /* begun, but no statement ran: nothing to commit */
+        tx_ended(s, TXS_OUTCOME_COMMITTED);
+        reply_ok(s);
+        return true;
+    }
+    if (driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
+        /* The connection is known dead: COMMIT would not even be sent, so the outcome is
+         * known: rolled back. */
+        lose_backend(s);
+        reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
+                    "backend connection lost: the transaction was rolled back");
+        return true;
+    }
+    unwatch(s);
+    announce_commit(s);
+    run_sql(s, "COMMIT", TXS_STEP_COMMIT);
+    return false;
+}
+
+static bool start_rollback(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    s->lost_unreported = false; /* the rollback's success says it all */
+    if (s->tx == TXS_TX_IDLE) {
+        reply_ok(s);
+        if (r->op == TXS_OP_END)
+            s->ended = true;
+        return true;
+    }
+    bool whole = r->op == TXS_OP_END || top_level(s) != TXS_LEVEL_SAVEPOINT;
+    if (s->tx_gone) {
+        /* The transaction already ended on the database: unwind a level (all, for end). */
+        if (r->op == TXS_OP_END || s->depth == 1) {
+            set_idle(s);
+            s->ended = r->op == TXS_OP_END;
+        } else {
+            pop_level(s);
+            s->tx = TXS_TX_INACTIVE;
+        }
+        reply_ok(s);
+        return true;
+    }
+    if (!whole) {
+        /* A nested level: undo its work, and only its work, in one round trip. */
+        char name[32];
+        level_name(name, sizeof name, s->depth);
+        const char *undo = savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name);
+        char *undo_copy = txs_xstrdup(undo);
+        const char *release = savepoint_sql(s, "RELEASE SAVEPOINT", name);
+        txs_stmt_t two[2] = {{.sql = undo_copy, .sql_len = strlen(undo_copy)},
+                             {.sql = release, .sql_len = strlen(release)}};
+        unwatch(s);
+        run_statements(s, two, 2, TXS_STEP_LEVEL_UNDO);
+        free(undo_copy);
+        return false;
+    }
+    if (s->backend) {
+        unwatch(s);
+        run_sql(s, "ROLLBACK", TXS_STEP_ROLLBACK);
+        return false;
+    }
+    /* Nothing reached the database: there is nothing to undo there. */
+    if (r->op == TXS_OP_ROLLBACK && s->depth > 1 && top_level(s) == TXS_LEVEL_JOINED) {
+        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
+        pop_level(s);
+        s->tx = TXS_TX_INACTIVE;
+    } else {
+        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+        s->ended = r->op == TXS_OP_END;
+    }
+    reply_ok(s);
+    return true;
+}
+
+static bool refuse_unknown_savepoint(txs_session_t *s, const char *name)
+{
+    if (find_savepoint(s, name) >= 0)
+        return false;
+    bool outer = false;
+    for (int i = 0; i < s->nsavepoints; i++)
+        outer |= strcmp(s->savepoints[i].name, name) == 0;
+    reply_proxy(s, TXS_SQLSTATE_NO_SAVEPOINT,
+                outer ? "savepoint \"%s\" belongs to an outer level: close this level first"
+                      : "savepoint \"%s\" does not exist",
+                name);
+    return true;
+}
+
+static bool start_savepoint_op(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    const char *name = r->name; /* folded to lower case by the decoder */
+    switch (r->op) {
+    case TXS_OP_SAVEPOINT:
+        if (refuse_if_failed(s))
+            return true;
+        if (s->nsavepoints >= TXS_MAX_SAVEPOINTS) {
+            reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many savepoints (at most %d)",
+                        TXS_MAX_SAVEPOINTS);
+            return true;
+        }
+        if (s->tx == TXS_TX_IDLE) { /* as a query would, it begins the transaction */
+            open_tx(s, NULL);
+            s->autobegun = true;
+        }
+        need_backend(s);
+        return false;
+    case TXS_OP_RELEASE:
+        if (refuse_if_failed(s) || refuse_unknown_savepoint(s, name))
+            return true;
+        unwatch(s);
+        run_sql(s, savepoint_sql(s, "RELEASE SAVEPOINT", name), TXS_STEP_RELEASE);
+        return false;
+    default: /* rollback_to: also the way out of the failed state */
+        if (report_lost(s))
+            return true;
+        if (s->tx == TXS_TX_INACTIVE || s->tx_gone) {
+            reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
+                        "the transaction is no longer on the database: roll back");
+            return true;
+        }
+        if (refuse_unknown_savepoint(s, name))
+            return true;
+        unwatch(s);
+        run_sql(s, savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name), TXS_STEP_ROLLBACK_TO);
+        return false;
+    }
+}
+
+static void reply_outcome(txs_session_t *s, txs_outcome_t o)
+{
+    if (!s->winding_down) {
+        txs_buf_t *out = txs_client_out(s->client);
+        txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
+        txs_buf_printf(out, ",\"outcome\":\"%s\"", txs_outcome_name(o));
+        txs_reply_close(out, true, s->tx, s->depth);
+    }
+    /* A session made only to ask is not kept. */
+    if (!s->pool && s->tx == TXS_TX_IDLE)
+        s->ended = true;
+}
+
+static void on_outcome(txs_journal_waiter_t *w, txs_outcome_t o)
+{
+    txs_session_t *s = (txs_session_t *)((char *)w - offsetof(txs_session_t, outcome_waiter));
+    reply_outcome(s, o);
+    finish_request(s);
+}
+
+static bool start_outcome(txs_session_t *s)
+{
+    txs_outcome_t o = txs_journal_lookup(s->client->journal, s->ctx, now_ms(s), &s->outcome_waiter);
+    if (o == TXS_OUTCOME_PENDING) {
+        s->state = TXS_SESSION_WAITING;
+        return false;
+    }
+    reply_outcome(s, o);
+    return true;
 }
 
 /* Returns true when the request was answered without waiting. */
@@ -454,82 +1220,22 @@ static bool start_op(txs_session_t *s)
         reply_ok(s);
         return true;
     case TXS_OP_BEGIN:
-        if (refuse_if_failed(s))
-            return true;
-        if (r->nested || r->join) {
-            reply_proxy(s, TXS_SQLSTATE_NOT_SUPPORTED,
-                        "begin with \"nested\" or \"join\" is not supported by this version");
-            return true;
-        }
-        if (s->tx != TXS_TX_IDLE) {
-            reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
-                        "a transaction is already open; use \"nested\" or \"join\"");
-            return true;
-        }
-        open_tx(s, r);
-        reply_ok(s);
-        return true;
-    case TXS_OP_QUERY: {
-        if (refuse_if_failed(s))
-            return true;
-        const char *what = NULL;
-        if (txs_sql_is_tx_control(r->stmt.sql, r->stmt.sql_len, &what)) {
-            reply_proxy(s, TXS_SQLSTATE_NOT_SUPPORTED,
-                        "transaction control in SQL (%s) is refused: use the ops begin, commit, "
-                        "rollback",
-                        what ? what : "?");
-            return true;
-        }
-        if (r->autocommit && s->tx != TXS_TX_IDLE) {
-            reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
-                        "\"autocommit\" query while a transaction is open");
-            return true;
-        }
-        if (!r->autocommit && s->tx == TXS_TX_IDLE) {
-            open_tx(s, NULL);
-            s->autobegun = true;
-        }
-        need_backend(s);
-        return false;
-    }
+        return start_begin(s);
+    case TXS_OP_QUERY:
+        return start_query(s);
+    case TXS_OP_BATCH:
+        return start_batch(s);
     case TXS_OP_COMMIT:
-        if (refuse_if_failed(s))
-            return true;
-        if (!s->backend) { /* idle, or begun without a statement yet */
-            set_idle(s);
-            reply_ok(s);
-            return true;
-        }
-        if (driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
-            /* The connection died while the session was idle in its transaction:
-             * COMMIT would not even be sent, so the outcome is known: rolled back. */
-            discard_backend(s);
-            s->tx = TXS_TX_FAILED;
-            reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
-                        "backend connection lost: the transaction was rolled back");
-            return true;
-        }
-        run_sql(s, "COMMIT", TXS_STEP_COMMIT);
-        return false;
+        return start_commit(s);
     case TXS_OP_ROLLBACK:
     case TXS_OP_END:
-        if (!s->backend) {
-            set_idle(s);
-            reply_ok(s);
-            if (r->op == TXS_OP_END)
-                s->ended = true;
-            return true;
-        }
-        run_sql(s, "ROLLBACK", TXS_STEP_ROLLBACK);
-        return false;
-    case TXS_OP_BATCH:
+        return start_rollback(s);
     case TXS_OP_SAVEPOINT:
     case TXS_OP_RELEASE:
     case TXS_OP_ROLLBACK_TO:
+        return start_savepoint_op(s);
     case TXS_OP_OUTCOME:
-        reply_proxy(s, TXS_SQLSTATE_NOT_SUPPORTED, "op \"%s\" is not supported by this version",
-                    txs_op_name(r->op));
-        return true;
+        return start_outcome(s);
     case TXS_OP_HELLO:
     case TXS_OP_PING:
         break;
@@ -557,8 +1263,8 @@ static bool bind_db(txs_session_t *s)
 }
 
 /* A request binds the session to a db when it names one, or when it may need a
- * backend. status, commit, rollback and end of a session with no backend touch no db,
- * so they bind nothing (as for a ctx that has no session yet). */
+ * backend. status, commit, rollback, end and outcome of a session with no backend
+ * touch no db, so they bind nothing (as for a ctx that has no session yet). */
 static bool needs_binding(const txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
@@ -571,6 +1277,9 @@ static bool needs_binding(const txs_session_t *s)
     case TXS_OP_COMMIT:
     case TXS_OP_ROLLBACK:
     case TXS_OP_END:
+    case TXS_OP_OUTCOME:
+    case TXS_OP_RELEASE:
+    case TXS_OP_ROLLBACK_TO:
         return false;
     default:
         return true;

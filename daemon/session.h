@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <uthash.h>
 
+#include "daemon/journal.h"
 #include "daemon/pool.h"
 #include "protocol/reply.h"
 #include "protocol/request.h"
@@ -22,16 +23,41 @@ typedef enum txs_session_state {
     TXS_SESSION_READY,     /* nothing in flight: the head request may start */
     TXS_SESSION_ACQUIRING, /* in the pool's waiter FIFO for a backend */
     TXS_SESSION_RUNNING,   /* a statement runs on the linked backend */
+    TXS_SESSION_WAITING,   /* `outcome` waits for another connection's commit to end */
 } txs_session_state_t;
 
-/* Which statement of the current request runs on the backend. */
+/* What runs on the backend for the current request. */
 typedef enum txs_step {
     TXS_STEP_NONE,
-    TXS_STEP_BEGIN,     /* BEGIN ... before the request's statement */
-    TXS_STEP_STATEMENT, /* the request's own statement */
-    TXS_STEP_COMMIT,
-    TXS_STEP_ROLLBACK, /* rollback or end */
+    TXS_STEP_BEGIN,         /* BEGIN ... before the request's own SQL */
+    TXS_STEP_STATEMENT,     /* query */
+    TXS_STEP_BATCH,         /* batch (with BEGIN and COMMIT in it when it is its own tx) */
+    TXS_STEP_COMMIT,        /* COMMIT of the outermost level */
+    TXS_STEP_ROLLBACK,      /* ROLLBACK of the whole transaction (rollback, end) */
+    TXS_STEP_LEVEL_OPEN,    /* SAVEPOINT of begin nested */
+    TXS_STEP_LEVEL_RELEASE, /* RELEASE SAVEPOINT: commit of a nested level */
+    TXS_STEP_LEVEL_UNDO,    /* ROLLBACK TO + RELEASE: rollback of a nested level */
+    TXS_STEP_SAVEPOINT,     /* the named savepoint ops */
+    TXS_STEP_RELEASE,
+    TXS_STEP_ROLLBACK_TO,
 } txs_step_t;
+
+/* One level of the transaction: tx.depth is how many are open. */
+typedef enum txs_level {
+    TXS_LEVEL_TX,        /* the transaction itself (depth 1) */
+    TXS_LEVEL_SAVEPOINT, /* begin nested: a SAVEPOINT */
+    TXS_LEVEL_JOINED,    /* begin join: no SQL */
+} txs_level_t;
+
+#define TXS_MAX_DEPTH 255      /* levels open at once */
+#define TXS_MAX_SAVEPOINTS 255 /* named savepoints in one transaction */
+#define TXS_LEVELS_INLINE 8    /* levels kept without allocating */
+
+/* A named savepoint, and the level it was made in (only that level sees it). */
+typedef struct txs_named_savepoint {
+    char name[64]; /* lower-cased: names are case-insensitive, as in SQL */
+    int level;
+} txs_named_savepoint_t;
 
 typedef struct txs_session {
     UT_hash_handle hh; /* in client->sessions, keyed by ctx */
@@ -42,21 +68,34 @@ typedef struct txs_session {
     txs_step_t step;
 
     txs_tx_state_t tx;
-    int depth;
-    bool tx_on_backend; /* BEGIN ran on the linked backend */
+    int depth;             /* levels open: levels[0..depth) */
+    unsigned char *levels; /* txs_level_t each; level_inline or the heap */
+    unsigned char level_inline[TXS_LEVELS_INLINE];
+    int levels_cap;                    /* 0 while levels is level_inline */
+    txs_named_savepoint_t *savepoints; /* oldest first; NULL when none */
+    int nsavepoints, savepoints_cap;
+    bool tx_on_backend;   /* BEGIN ran on the linked backend */
+    bool tx_gone;         /* the transaction already ended on the database (a rollback at a
+                             joined level, or the backend was lost): rollbacks only unwind
+                             the levels */
+    bool lost_unreported; /* the backend died between requests: the next one hears 08006 */
+    bool committing;      /* the step running may commit: the journal has it pending */
     txs_isolation_t isolation;
     txs_tristate_t read_only, deferrable;
 
     txs_backend_t *backend;
     txs_pool_waiter_t waiter;
+    txs_journal_waiter_t outcome_waiter;
+    int batch_first; /* the batch sent: index of the first of the request's statements */
+    bool batch_own_tx;
 
-    txs_queued_t *current; /* running or acquiring; NULL when READY */
+    txs_queued_t *current; /* running, acquiring or waiting; NULL when READY */
     txs_queued_t *head, *tail;
     bool winding_down; /* the client is gone: no replies, roll back, let go */
     bool cancel_sent;
     bool in_advance; /* advance() is on the stack: completions must not recurse */
     bool ended;      /* `end` answered: forget the ctx once the queue is empty */
-    bool autobegun;  /* the current query opened the transaction */
+    bool autobegun;  /* the current request opened the transaction */
 } txs_session_t;
 
 txs_session_t *txs_session_create(struct txs_client *c, const char *ctx);

@@ -49,12 +49,26 @@ typedef struct txs_driver {
      * stmt and what it points to need only live until run() returns. cb runs once. */
     int (*run)(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg);
 
-    /* Inside run's cb with TXS_DRV_OK: append the result's reply members,
+    /* Run n statements in order as one unit of work, each as run() would. On
+     * PostgreSQL they go in one pipeline: one round trip to the server. The first
+     * statement that fails stops the batch: cb reports DB_ERROR and last_error() has
+     * has_index set and index = that statement (0-based); the statements after it do
+     * not run. The statements are plain SQL to the driver: a BEGIN or COMMIT in them
+     * is the caller's business. stmts need only live until run_batch() returns. */
+    int (*run_batch)(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_cb cb, void *arg);
+
+    /* Inside run's or run_batch's cb with TXS_DRV_OK: append the reply members of the
+     * result of statement `index` (0 after run(); 0..n-1 after run_batch()),
      *   "command":"INSERT","rowCount":1,"fields":[{"name":..,"type":..}],"rows":[[..]]
      * (no leading comma) to out, values mapped as protocol-v1 section 4 says.
-     * Returns TXS_OK, or TXS_ETOOBIG when out->len would pass max_len (out is then
-     * truncated back to its length at the call). */
-    int (*encode_result)(txs_dconn_t *c, txs_buf_t *out, size_t max_len);
+     * Returns TXS_OK, TXS_ESTATE for an index without a result, or TXS_ETOOBIG when
+     * out->len would pass max_len (out is then truncated back to its length at the
+     * call). */
+    int (*encode_result)(txs_dconn_t *c, int index, txs_buf_t *out, size_t max_len);
+
+    /* Append `name` as an identifier of this backend's SQL, quoted so that any text
+     * is taken literally (PostgreSQL: "na""me"). */
+    void (*quote_ident)(txs_buf_t *out, const char *name, size_t len);
 
     /* After a cb with DB_ERROR or LOST: the error. Strings live until the next
      * operation on c, or close. */

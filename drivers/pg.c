@@ -10,14 +10,23 @@
  * - Statements go through the extended protocol, one at a time: a string of several
  *   statements is a DB_ERROR (42601). COPY FROM STDIN is refused (57014); COPY TO STDOUT
  *   returns "COPY" and its count, its data dropped. LISTEN notifications are dropped.
+ * - run_batch() sends its statements in one pipeline (libpq pipeline mode) closed by one
+ *   Sync, and collects every result before reporting. Until the Sync the server runs
+ *   them in one implicit transaction (unless they BEGIN one themselves): if one fails,
+ *   the statements before it are rolled back, the ones after it are skipped
+ *   (PGRES_PIPELINE_ABORTED), and an explicit transaction is left failed. A COPY FROM
+ *   STDIN cannot be answered inside a pipeline (the server would read the next
+ *   statement as COPY data and drop the connection), so a batch statement that starts
+ *   with COPY and mentions STDIN is refused before anything is sent (0A000).
  * - cancel() sends PQcancel from the thread pool and asks again, less and less often,
- *   while the statement runs: a backend still reading the statement ignores a request.
- *   Nothing else is sent on the connection while a request is under way. */
+ *   while the statement (or batch) runs: a backend still reading the statement ignores
+ *   a request. Nothing else is sent on the connection while a request is under way. */
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon/log.h"
 #include "drivers/driver.h"
@@ -36,9 +45,9 @@ typedef enum pg_state {
     PG_CONNECTING,    /* PQconnectPoll steps; the timer limits them */
     PG_LOADING_TYPES, /* connected; the user types are being read; the timer still runs */
     PG_IDLE,          /* nothing runs; the poll waits for readable (death, notices) */
-    PG_RUNNING,       /* a statement was sent: flush it, then collect its result */
-    PG_QUEUED,        /* run() came while a cancel request was under way: the statement
-                         waits in q_* and is sent when the cancel is done */
+    PG_RUNNING,       /* a statement or a batch was sent: flush it, collect the results */
+    PG_QUEUED,        /* run() or run_batch() came while a cancel request was under way:
+                         the statements wait in q_* and are sent when it is done */
     PG_REPORTING,     /* the op's callback is due on the next loop turn (timer at 0) */
     PG_DEAD,          /* lost, or never connected: only close() */
     PG_CLOSING,       /* close() was called: waiting for the handles and the cancel work */
@@ -72,6 +81,16 @@ struct txs_dconn {
     char errmsg[512];    /* last_error's message when the driver writes it */
     char fatal_msg[256]; /* the last FATAL the server sent while idle: why it hung up */
 
+    /* run_batch(): each statement's last result, kept until the callback returns. The
+     * array is reused from batch to batch. */
+    bool is_batch;   /* the current (or just reported) op is a batch */
+    PGresult **bres; /* bres[0..batch_n) */
+    int bres_cap;
+    int batch_n;        /* statements in the batch */
+    int batch_cur;      /* the statement whose results come next */
+    bool batch_cur_has; /* batch_cur gave a result: the next NULL from libpq ends it */
+    int batch_fail;     /* the first statement that failed, -1: none */
+
     txs_pg_typemap_t types;
     txs_buf_t scratch; /* encode_result's bytea decoding */
 
@@ -85,12 +104,17 @@ struct txs_dconn {
     bool cancel_ok;           /* written by the worker thread */
     char cancel_err[256];
 
-    /* The statement waiting in PG_QUEUED, copied: sql, NUL, each value, NUL. */
+    /* The statements waiting in PG_QUEUED, copied into q_text: per statement its sql,
+     * NUL, each value, NUL. The arrays are reused: this allocates only while they grow. */
     txs_buf_t q_text;
-    size_t *q_off; /* value offsets in q_text; SIZE_MAX: NULL */
+    bool q_batch;        /* they came from run_batch() (else from run(), q_n == 1) */
+    int q_n;             /* statements */
+    txs_stmt_t *q_stmts; /* q_n of them; sql and values are filled in when sent */
+    size_t *q_sql_off;   /* each statement's sql offset in q_text */
+    int q_stmt_cap;
+    size_t *q_off; /* value offsets in q_text, all statements' in a row; SIZE_MAX: NULL */
     const char **q_vals;
-    int q_cap;
-    int q_nparams;
+    size_t q_cap;
 
     int pending; /* close: callbacks (handles, cancel work) still to come */
     txs_drv_closed_cb closed_cb;
@@ -120,11 +144,23 @@ static void set_proxy_error(txs_dconn_t *c, const char *code, const char *msg)
     c->err.from_db = false;
 }
 
-/* Forget the previous operation's result and error. */
+/* Free a batch's results (the array stays for the next batch). */
+static void clear_batch(txs_dconn_t *c)
+{
+    for (int i = 0; i < c->batch_n; i++) {
+        PQclear(c->bres[i]);
+        c->bres[i] = NULL;
+    }
+    c->batch_n = 0;
+}
+
+/* Forget the previous operation's results and error. */
 static void clear_op(txs_dconn_t *c)
 {
     PQclear(c->result);
     c->result = NULL;
+    clear_batch(c);
+    c->is_batch = false;
     PQclear(c->err_res);
     c->err_res = NULL;
     memset(&c->err, 0, sizeof c->err);
@@ -327,24 +363,62 @@ static int send_stmt(txs_dconn_t *c, const char *sql, int nparams, const char *c
     return flush_and_arm(c);
 }
 
+/* Send n statements in one pipeline closed by a Sync: the server runs them in order and
+ * answers them all at once. Returns 0 or -1 as send_stmt. */
+static int send_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n)
+{
+    if (!PQenterPipelineMode(c->pg))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (!PQsendQueryParams(c->pg, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].values, NULL,
+                               NULL, 0))
+            return -1;
+    if (!PQpipelineSync(c->pg))
+        return -1;
+    c->state = PG_RUNNING;
+    return flush_and_arm(c);
+}
+
 enum drain_result { DRAIN_WAIT, DRAIN_DONE, DRAIN_BROKEN };
+
+static bool is_fatal_severity(const char *sev)
+{
+    return sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0);
+}
+
+/* An error result that ends the session rather than the statement: libpq's own (no
+ * SQLSTATE: the socket died), or the server's FATAL (e.g. pg_terminate_backend). */
+static bool is_session_fatal(const PGresult *res)
+{
+    return !PQresultErrorField(res, PG_DIAG_SQLSTATE) ||
+           is_fatal_severity(PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED));
+}
+
+/* Read what a COPY TO STDOUT sends, dropping it. */
+static enum drain_result drain_copy_out(txs_dconn_t *c)
+{
+    char *buf;
+    int n;
+    while ((n = PQgetCopyData(c->pg, &buf, 1)) > 0)
+        PQfreemem(buf);
+    if (n == 0)
+        return DRAIN_WAIT;
+    if (n == -2) {
+        broken(c, PQerrorMessage(c->pg));
+        return DRAIN_BROKEN;
+    }
+    c->copy_out = false;
+    return DRAIN_DONE;
+}
 
 /* Take every result libpq can give without waiting, keeping the last one. */
 static enum drain_result drain(txs_dconn_t *c)
 {
     for (;;) {
         if (c->copy_out) {
-            char *buf;
-            int n;
-            while ((n = PQgetCopyData(c->pg, &buf, 1)) > 0)
-                PQfreemem(buf);
-            if (n == 0)
-                return DRAIN_WAIT;
-            if (n == -2) {
-                broken(c, PQerrorMessage(c->pg));
-                return DRAIN_BROKEN;
-            }
-            c->copy_out = false;
+            enum drain_result r = drain_copy_out(c);
+            if (r != DRAIN_DONE)
+                return r;
         }
         if (PQisBusy(c->pg))
             return DRAIN_WAIT;
@@ -378,6 +452,84 @@ static enum drain_result drain(txs_dconn_t *c)
     }
 }
 
+/* Take every result of a batch libpq can give without waiting, up to the Sync's. In
+ * pipeline mode each statement's results end with a NULL from PQgetResult, and a NULL
+ * alone means libpq expects nothing more. The statements after a failed one come back
+ * PGRES_PIPELINE_ABORTED. A session-ending error is reported at once: waiting for the
+ * rest would only wait for the socket to close. */
+static enum drain_result drain_batch(txs_dconn_t *c)
+{
+    for (;;) {
+        if (c->copy_out) {
+            enum drain_result r = drain_copy_out(c);
+            if (r != DRAIN_DONE)
+                return r;
+        }
+        if (PQisBusy(c->pg))
+            return DRAIN_WAIT;
+        PGresult *res = PQgetResult(c->pg);
+        if (!res) {
+            if (c->batch_cur_has) {
+                c->batch_cur++;
+                c->batch_cur_has = false;
+                continue;
+            }
+            broken(c, PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg)
+                                                        : "the pipeline lost its sync");
+            return DRAIN_BROKEN;
+        }
+        const char *unexpected = NULL;
+        ExecStatusType st = PQresultStatus(res);
+        switch (st) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(res);
+            if (c->batch_cur != c->batch_n || c->batch_cur_has) {
+                broken(c, "the pipeline lost its sync");
+                return DRAIN_BROKEN;
+            }
+            return DRAIN_DONE;
+        case PGRES_COPY_OUT:
+            PQclear(res); /* its rows are dropped; the result kept is the final "COPY n" */
+            c->copy_out = true;
+            continue;
+        case PGRES_COPY_IN:
+            unexpected = "COPY FROM STDIN cannot run in a batch";
+            break;
+        case PGRES_FATAL_ERROR:
+            if (is_session_fatal(res)) {
+                const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+                broken(c, primary ? primary : PQresultErrorMessage(res));
+                PQclear(res);
+                return DRAIN_BROKEN;
+            }
+            if (c->batch_fail < 0)
+                c->batch_fail = c->batch_cur;
+            break;
+        case PGRES_PIPELINE_ABORTED:
+            if (c->batch_fail < 0)
+                unexpected = "the server skipped a statement of the batch";
+            break;
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+        case PGRES_EMPTY_QUERY:
+            break;
+        default:
+            unexpected = "unexpected result from the server";
+            break;
+        }
+        if (!unexpected && c->batch_cur >= c->batch_n)
+            unexpected = "more results than statements in the batch";
+        if (unexpected) {
+            PQclear(res);
+            broken(c, unexpected);
+            return DRAIN_BROKEN;
+        }
+        PQclear(c->bres[c->batch_cur]);
+        c->bres[c->batch_cur] = res;
+        c->batch_cur_has = true;
+    }
+}
+
 static void types_loaded(txs_dconn_t *c)
 {
     PGresult *res = c->result;
@@ -401,9 +553,52 @@ static void types_loaded(txs_dconn_t *c)
     c->op_cb(c, TXS_DRV_OK, c->op_arg);
 }
 
-static bool is_fatal_severity(const char *sev)
+/* A statement failed: last_error tells why from res, which c keeps. */
+static void set_db_error(txs_dconn_t *c, PGresult *res)
 {
-    return sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0);
+    c->err_res = res;
+    memset(&c->err, 0, sizeof c->err);
+    c->err.code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    c->err.message = primary ? primary : "";
+    c->err.detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    c->err.hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    c->err.constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    c->err.position = pos ? atoi(pos) : 0;
+    c->err.from_db = true;
+}
+
+/* Go idle and tell the op's callback st (LOST instead if the poll cannot be armed). */
+static void finish_op(txs_dconn_t *c, txs_drv_status_t st)
+{
+    if (!go_idle(c, "08006"))
+        st = TXS_DRV_LOST;
+    c->op_cb(c, st, c->op_arg);
+}
+
+/* Every result of a batch is in, the Sync's too: leave pipeline mode and report. */
+static void batch_done(txs_dconn_t *c)
+{
+    if (!PQexitPipelineMode(c->pg)) {
+        broken(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (c->batch_fail >= 0) {
+        PGresult *res = c->bres[c->batch_fail];
+        c->bres[c->batch_fail] = NULL;
+        clear_batch(c);
+        set_db_error(c, res);
+        c->err.has_index = true;
+        c->err.index = c->batch_fail;
+        finish_op(c, TXS_DRV_DB_ERROR);
+        return;
+    }
+    finish_op(c, TXS_DRV_OK);
+    /* encode_result is only valid inside the callback. When the callback started
+     * another op (or closed c: still allocated until a later phase), that cleared them. */
+    if (c->state == PG_IDLE)
+        clear_batch(c);
 }
 
 /* Every result is in: report it. */
@@ -423,33 +618,17 @@ static void statement_done(txs_dconn_t *c)
     case PGRES_TUPLES_OK:
     case PGRES_EMPTY_QUERY:
         break;
-    case PGRES_FATAL_ERROR: {
-        const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        if (!code || is_fatal_severity(sev)) {
-            /* libpq's own error (no SQLSTATE: the socket died), or the server ends the
-             * session (FATAL, e.g. pg_terminate_backend): the connection is gone. */
+    case PGRES_FATAL_ERROR:
+        if (is_session_fatal(res)) {
+            /* the connection is gone */
+            const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
             broken(c, primary ? primary : PQresultErrorMessage(res));
             return;
         }
         c->result = NULL;
-        c->err_res = res;
-        c->err.code = code;
-        c->err.message = primary ? primary : "";
-        c->err.detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-        c->err.hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
-        c->err.constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-        c->err.position = pos ? atoi(pos) : 0;
-        c->err.from_db = true;
-        if (!go_idle(c, "08006")) {
-            c->op_cb(c, TXS_DRV_LOST, c->op_arg);
-            return;
-        }
-        c->op_cb(c, TXS_DRV_DB_ERROR, c->op_arg);
+        set_db_error(c, res);
+        finish_op(c, TXS_DRV_DB_ERROR);
         return;
-    }
     default: {
         char msg[96];
         snprintf(msg, sizeof msg, "unexpected result from the server: %s",
@@ -458,11 +637,7 @@ static void statement_done(txs_dconn_t *c)
         return;
     }
     }
-    if (!go_idle(c, "08006")) {
-        c->op_cb(c, TXS_DRV_LOST, c->op_arg);
-        return;
-    }
-    c->op_cb(c, TXS_DRV_OK, c->op_arg);
+    finish_op(c, TXS_DRV_OK);
     /* encode_result is only valid inside the callback: drop the rows now rather than
      * holding them until the next statement. c is still allocated (close() frees it in
      * a later phase), and run() or close() in the callback cleared c->result. */
@@ -499,10 +674,14 @@ static void statement_step(txs_dconn_t *c, int status, int events)
         }
         c->flushing = r == 1;
     }
-    switch (drain(c)) {
+    bool batch = c->state == PG_RUNNING && c->is_batch;
+    switch (batch ? drain_batch(c) : drain(c)) {
     case DRAIN_DONE:
         drop_notifies(c);
-        statement_done(c);
+        if (batch)
+            batch_done(c);
+        else
+            statement_done(c);
         return;
     case DRAIN_BROKEN:
         return;
@@ -707,30 +886,111 @@ static const char *check_stmt(const txs_stmt_t *s, const char **code)
     return NULL;
 }
 
-/* Keep a copy of the statement to send once the cancel request is done. The buffers
- * are reused, so this allocates only while they grow. */
-static void queue_stmt(txs_dconn_t *c, const txs_stmt_t *s)
+/* Whether a batch statement is a COPY FROM STDIN, which a pipeline cannot carry: the
+ * server would read the statements after it as COPY data, fail, and hang up. Its
+ * first word (after blanks and comments) is COPY and STDIN appears somewhere (it is
+ * a keyword there, never quoted): a COPY TO STDOUT that names stdin elsewhere is
+ * refused too, which is clean, where missing one would lose the connection. */
+static bool is_copy_from_stdin(const char *sql, size_t len)
 {
-    txs_buf_truncate(&c->q_text, 0);
-    txs_buf_append(&c->q_text, s->sql, s->sql_len);
-    txs_buf_putc(&c->q_text, '\0');
-    if (s->nparams > c->q_cap) {
-        c->q_off = txs_xrealloc(c->q_off, (size_t)s->nparams * sizeof *c->q_off);
-        c->q_vals = txs_xrealloc(c->q_vals, (size_t)s->nparams * sizeof *c->q_vals);
-        c->q_cap = s->nparams;
-    }
-    for (int i = 0; i < s->nparams; i++) {
-        if (!s->values[i]) {
-            c->q_off[i] = SIZE_MAX;
-            continue;
+    size_t i = 0;
+    for (;;) {
+        while (i < len && (sql[i] == ' ' || (sql[i] >= '\t' && sql[i] <= '\r')))
+            i++;
+        if (i + 1 < len && sql[i] == '-' && sql[i + 1] == '-') {
+            while (i < len && sql[i] != '\n')
+                i++;
+        } else if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
+            int depth = 0; /* PostgreSQL's block comments nest */
+            do {
+                if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
+                    depth++;
+                    i += 2;
+                } else if (i + 1 < len && sql[i] == '*' && sql[i + 1] == '/') {
+                    depth--;
+                    i += 2;
+                } else {
+                    i++;
+                }
+            } while (depth > 0 && i < len);
+        } else {
+            break;
         }
-        c->q_off[i] = c->q_text.len;
-        size_t len = s->lengths ? (size_t)s->lengths[i] : strlen(s->values[i]);
-        txs_buf_append(&c->q_text, s->values[i], len);
-        txs_buf_putc(&c->q_text, '\0');
     }
-    c->q_nparams = s->nparams;
+    if (len - i < 4 || strncasecmp(sql + i, "copy", 4) != 0)
+        return false;
+    i += 4;
+    if (i < len) {
+        unsigned char ch = (unsigned char)sql[i];
+        if (ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+            ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))
+            return false; /* a longer word: copyx */
+    }
+    for (; i + 5 <= len; i++)
+        if (strncasecmp(sql + i, "stdin", 5) == 0)
+            return true;
+    return false;
+}
+
+/* Keep a copy of the statements to send once the cancel request is done. The buffers
+ * are reused, so this allocates only while they grow. */
+static void queue_stmts(txs_dconn_t *c, const txs_stmt_t *stmts, int n, bool batch)
+{
+    size_t total = 0;
+    for (int k = 0; k < n; k++)
+        total += (size_t)stmts[k].nparams;
+    if (total > c->q_cap) {
+        c->q_off = txs_xrealloc(c->q_off, total * sizeof *c->q_off);
+        c->q_vals = txs_xrealloc(c->q_vals, total * sizeof *c->q_vals);
+        c->q_cap = total;
+    }
+    if (n > c->q_stmt_cap) {
+        c->q_stmts = txs_xrealloc(c->q_stmts, (size_t)n * sizeof *c->q_stmts);
+        c->q_sql_off = txs_xrealloc(c->q_sql_off, (size_t)n * sizeof *c->q_sql_off);
+        c->q_stmt_cap = n;
+    }
+    txs_buf_truncate(&c->q_text, 0);
+    size_t v = 0;
+    for (int k = 0; k < n; k++) {
+        const txs_stmt_t *s = &stmts[k];
+        c->q_sql_off[k] = c->q_text.len;
+        txs_buf_append(&c->q_text, s->sql, s->sql_len);
+        txs_buf_putc(&c->q_text, '\0');
+        c->q_stmts[k] = (txs_stmt_t){NULL, s->sql_len, s->nparams, NULL, NULL};
+        for (int i = 0; i < s->nparams; i++, v++) {
+            if (!s->values[i]) {
+                c->q_off[v] = SIZE_MAX;
+                continue;
+            }
+            c->q_off[v] = c->q_text.len;
+            size_t len = s->lengths ? (size_t)s->lengths[i] : strlen(s->values[i]);
+            txs_buf_append(&c->q_text, s->values[i], len);
+            txs_buf_putc(&c->q_text, '\0');
+        }
+    }
+    c->q_n = n;
+    c->q_batch = batch;
     c->state = PG_QUEUED;
+}
+
+/* Send what queue_stmts kept. Returns as send_stmt. */
+static int send_queued(txs_dconn_t *c)
+{
+    size_t v = 0;
+    for (int k = 0; k < c->q_n; k++) {
+        txs_stmt_t *s = &c->q_stmts[k];
+        s->sql = c->q_text.data + c->q_sql_off[k];
+        s->values = c->q_vals + v;
+        for (int i = 0; i < s->nparams; i++, v++)
+            c->q_vals[v] = c->q_off[v] == SIZE_MAX ? NULL : c->q_text.data + c->q_off[v];
+    }
+    int r = c->q_batch
+                ? send_batch(c, c->q_stmts, c->q_n)
+                : send_stmt(c, c->q_stmts[0].sql, c->q_stmts[0].nparams, c->q_stmts[0].values);
+    txs_buf_truncate(&c->q_text, 0); /* libpq has its own copy now */
+    txs_buf_shrink(&c->q_text, 4096);
+    c->q_n = 0;
+    return r;
 }
 
 /* The cancel request was delivered (or failed): send what waited for it. */
@@ -757,12 +1017,7 @@ static void on_cancel_done(uv_work_t *w, int status)
     }
     if (c->state != PG_QUEUED)
         return;
-    for (int i = 0; i < c->q_nparams; i++)
-        c->q_vals[i] = c->q_off[i] == SIZE_MAX ? NULL : c->q_text.data + c->q_off[i];
-    int r = send_stmt(c, c->q_text.data, c->q_nparams, c->q_vals);
-    txs_buf_truncate(&c->q_text, 0); /* libpq has its own copy now */
-    txs_buf_shrink(&c->q_text, 4096);
-    if (r < 0) {
+    if (send_queued(c) < 0) {
         report_lost(c, "08006", PQerrorMessage(c->pg), false);
         return;
     }
@@ -797,23 +1052,38 @@ static int start_cancel(txs_dconn_t *c)
     return TXS_OK;
 }
 
-static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
+/* The start of run() and run_batch(): false when the op ends here, with *rc to return
+ * (and cb due on the next turn if *rc is TXS_OK). */
+static bool begin_op(txs_dconn_t *c, txs_drv_cb cb, void *arg, bool batch, int *rc)
 {
+    *rc = TXS_OK;
     if (c->state == PG_DEAD) {
-        if (c->lost_reported)
-            return TXS_ELOST;
+        if (c->lost_reported) {
+            *rc = TXS_ELOST;
+            return false;
+        }
         /* It died while idle and unwatched: say so now, through cb. */
         c->op_cb = cb;
         c->op_arg = arg;
         defer(c, TXS_DRV_LOST);
-        return TXS_OK;
+        return false;
     }
-    if (c->state != PG_IDLE)
-        return TXS_ESTATE;
+    if (c->state != PG_IDLE) {
+        *rc = TXS_ESTATE;
+        return false;
+    }
     clear_op(c);
     c->op_cb = cb;
     c->op_arg = arg;
+    c->is_batch = batch;
+    return true;
+}
 
+static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
+{
+    int rc;
+    if (!begin_op(c, cb, arg, false, &rc))
+        return rc;
     const char *code, *why = check_stmt(stmt, &code);
     if (why) {
         set_proxy_error(c, code, why);
@@ -821,11 +1091,56 @@ static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *a
         return TXS_OK;
     }
     if (c->cancel_busy) {
-        queue_stmt(c, stmt); /* a late cancel must not hit this statement */
+        queue_stmts(c, stmt, 1, false); /* a late cancel must not hit this statement */
         return TXS_OK;
     }
     /* stmt->sql is NUL-terminated at sql_len, as the request decoder's strings are. */
     if (send_stmt(c, stmt->sql, stmt->nparams, stmt->values) < 0) {
+        set_proxy_error(c, "08006", PQerrorMessage(c->pg));
+        defer(c, TXS_DRV_LOST);
+    }
+    return TXS_OK;
+}
+
+static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_cb cb, void *arg)
+{
+    if (n < 0 || (n > 0 && !stmts))
+        return TXS_EINVAL;
+    int rc;
+    if (!begin_op(c, cb, arg, true, &rc))
+        return rc;
+    for (int k = 0; k < n; k++) {
+        const char *code, *why = check_stmt(&stmts[k], &code);
+        if (!why && is_copy_from_stdin(stmts[k].sql, stmts[k].sql_len)) {
+            code = "0A000";
+            why = "COPY FROM STDIN is not supported in a batch";
+        }
+        if (why) {
+            set_proxy_error(c, code, why);
+            c->err.has_index = true;
+            c->err.index = k;
+            defer(c, TXS_DRV_DB_ERROR);
+            return TXS_OK;
+        }
+    }
+    if (n == 0) {
+        defer(c, TXS_DRV_OK); /* nothing to send; encode_result has no index */
+        return TXS_OK;
+    }
+    if (n > c->bres_cap) {
+        c->bres = txs_xrealloc(c->bres, (size_t)n * sizeof *c->bres);
+        memset(c->bres + c->bres_cap, 0, (size_t)(n - c->bres_cap) * sizeof *c->bres);
+        c->bres_cap = n;
+    }
+    c->batch_n = n;
+    c->batch_cur = 0;
+    c->batch_cur_has = false;
+    c->batch_fail = -1;
+    if (c->cancel_busy) {
+        queue_stmts(c, stmts, n, true); /* a late cancel must not hit these statements */
+        return TXS_OK;
+    }
+    if (send_batch(c, stmts, n) < 0) {
         set_proxy_error(c, "08006", PQerrorMessage(c->pg));
         defer(c, TXS_DRV_LOST);
     }
@@ -852,16 +1167,35 @@ static int pg_cancel(txs_dconn_t *c)
 
 /* ---- the rest of the vtable ---- */
 
-static int pg_encode_result(txs_dconn_t *c, txs_buf_t *out, size_t max_len)
+static int pg_encode_result(txs_dconn_t *c, int index, txs_buf_t *out, size_t max_len)
 {
-    if (!c->result || c->state != PG_IDLE)
+    if (c->state != PG_IDLE)
+        return TXS_ESTATE;
+    const PGresult *res;
+    if (c->is_batch)
+        res = index >= 0 && index < c->batch_n ? c->bres[index] : NULL;
+    else
+        res = index == 0 ? c->result : NULL;
+    if (!res)
         return TXS_ESTATE;
     /* Text is UTF-8 unless the database is SQL_ASCII (no conversion, no check) or the
      * session set another client_encoding. */
     const char *senc = PQparameterStatus(c->pg, "server_encoding");
     bool check_utf8 = (senc && strcmp(senc, "SQL_ASCII") == 0) ||
                       strcmp(pg_encoding_to_char(PQclientEncoding(c->pg)), "UTF8") != 0;
-    return txs_pg_encode_result(c->result, &c->types, check_utf8, &c->scratch, out, max_len);
+    return txs_pg_encode_result(res, &c->types, check_utf8, &c->scratch, out, max_len);
+}
+
+/* "name" with every " doubled: taken literally, whatever the text. */
+static void pg_quote_ident(txs_buf_t *out, const char *name, size_t len)
+{
+    txs_buf_putc(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        txs_buf_putc(out, name[i]);
+        if (name[i] == '"')
+            txs_buf_putc(out, '"');
+    }
+    txs_buf_putc(out, '"');
 }
 
 static void pg_last_error(txs_dconn_t *c, txs_error_info_t *out)
@@ -953,9 +1287,16 @@ static void pg_close(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg)
     txs_buf_free(&c->q_text);
     free(c->q_off);
     free(c->q_vals);
+    free(c->q_stmts);
+    free(c->q_sql_off);
+    free(c->bres);
     c->q_off = NULL;
     c->q_vals = NULL;
+    c->q_stmts = NULL;
+    c->q_sql_off = NULL;
+    c->bres = NULL;
     c->q_cap = 0;
+    c->q_stmt_cap = c->bres_cap = 0;
 }
 
 static int pg_backend_pid(txs_dconn_t *c)
@@ -967,7 +1308,9 @@ const txs_driver_t txs_driver_pg = {
     .name = "postgresql",
     .connect = pg_connect,
     .run = pg_run,
+    .run_batch = pg_run_batch,
     .encode_result = pg_encode_result,
+    .quote_ident = pg_quote_ident,
     .last_error = pg_last_error,
     .cancel = pg_cancel,
     .tx_status = pg_tx_status,

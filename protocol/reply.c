@@ -203,6 +203,8 @@ void txs_reply_put_error(txs_buf_t *b, const txs_error_info_t *e)
     put_field(b, "constraint", e->constraint);
     if (e->vendor_code)
         txs_buf_printf(b, ",\"vendorCode\":%d", e->vendor_code);
+    if (e->has_index)
+        txs_buf_printf(b, ",\"index\":%d", e->index);
     if (e->from_db)
         PUT_LIT(b, ",\"source\":\"db\"}");
     else

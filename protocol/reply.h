@@ -26,6 +26,8 @@ typedef struct txs_error_info {
     const char *constraint;
     int position;
     int vendor_code;
+    bool has_index; /* a batch's failing statement: "index":N (0-based) */
+    int index;
     bool from_db; /* "source":"db" when true, else "proxy" */
 } txs_error_info_t;
 

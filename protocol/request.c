@@ -419,13 +419,20 @@ static int decode_name(decoder_t *d)
         return rc;
     if (n < 1 || n > 63 || (s[0] >= '0' && s[0] <= '9'))
         return fail(d, "%s", bad);
+    /* Names are case-insensitive, as unquoted identifiers are in SQL: fold them here so
+     * that every later comparison and the quoted name sent to the backend agree. */
+    char *folded = (char *)s; /* the arena's copy, owned by the request */
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_'))
             return fail(d, "%s", bad);
+        if (c >= 'A' && c <= 'Z')
+            folded[i] = (char)(c - 'A' + 'a');
     }
-    r->name = s;
+    if (strncmp(folded, "txscope_", 8) == 0)
+        return fail(d, "field \"name\": names starting with txscope_ are reserved");
+    r->name = folded;
     return TXS_OK;
 }
 

@@ -32,7 +32,13 @@ typedef struct t {
     char code[8], message[512], detail[512], hint[256], constraint[128];
     int position;
     bool from_db;
-    txs_buf_t out; /* encode_result inside the callback, when OK */
+    bool has_index; /* last_error's batch index */
+    int index;
+    int batch_n;    /* on_batch: how many results to encode */
+    int oob_rc;     /* encode_result just past the last index, when OK */
+    int neg_rc;     /* encode_result at index -1, when OK */
+    size_t oob_len; /* out->len unchanged by them? */
+    txs_buf_t out;  /* encode_result inside the callback, when OK */
     size_t max_len;
     int enc_rc;
     int64_t done_at;
@@ -41,6 +47,8 @@ typedef struct t {
     txs_drv_status_t watch_st;
     /* on_then: after saving, run this right away, from inside the callback */
     const char *then_sql;
+    const txs_stmt_t *then_batch; /* or this batch */
+    int then_batch_n;
     bool then_cancel;
     txs_drv_txstatus_t tx_after_then;
     int first_done;
@@ -60,6 +68,17 @@ static void save_error(t_t *t)
     snprintf(t->constraint, sizeof t->constraint, "%s", e.constraint ? e.constraint : "");
     t->position = e.position;
     t->from_db = e.from_db;
+    t->has_index = e.has_index;
+    t->index = e.index;
+}
+
+/* encode_result at two indexes without a result: refused, out untouched */
+static void try_out_of_range(t_t *t, int past)
+{
+    size_t len = t->out.len;
+    t->oob_rc = drv->encode_result(t->c, past, &t->out, t->max_len);
+    t->neg_rc = drv->encode_result(t->c, -1, &t->out, t->max_len);
+    t->oob_len = t->out.len - len;
 }
 
 static void on_op(txs_dconn_t *c, txs_drv_status_t st, void *arg)
@@ -69,10 +88,35 @@ static void on_op(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     t->st = st;
     t->tx = drv->tx_status(c);
     txs_buf_truncate(&t->out, 0);
-    if (st == TXS_DRV_OK)
-        t->enc_rc = drv->encode_result(c, &t->out, t->max_len);
-    else
+    if (st == TXS_DRV_OK) {
+        t->enc_rc = drv->encode_result(c, 0, &t->out, t->max_len);
+        try_out_of_range(t, 1);
+    } else {
         save_error(t);
+    }
+    t->done_at = txs_pgtest_now_ms();
+    t->done++;
+}
+
+/* run_batch's callback: the results of t->batch_n statements, one a line, in t->out. */
+static void on_batch(txs_dconn_t *c, txs_drv_status_t st, void *arg)
+{
+    t_t *t = arg;
+    ck_assert_ptr_eq(c, t->c);
+    t->st = st;
+    t->tx = drv->tx_status(c);
+    txs_buf_truncate(&t->out, 0);
+    t->enc_rc = TXS_OK;
+    if (st == TXS_DRV_OK) {
+        for (int i = 0; i < t->batch_n && t->enc_rc == TXS_OK; i++) {
+            if (i > 0)
+                txs_buf_putc(&t->out, '\n');
+            t->enc_rc = drv->encode_result(c, i, &t->out, t->max_len);
+        }
+        try_out_of_range(t, t->batch_n);
+    } else {
+        save_error(t);
+    }
     t->done_at = txs_pgtest_now_ms();
     t->done++;
 }
@@ -186,6 +230,31 @@ static void expect_single(t_t *t, const char *sql, const char *json_value)
     char want[512];
     snprintf(want, sizeof want, "\"rows\":[[%s]]", json_value);
     ck_assert_msg(strstr(out, want), "%s: got %s, want %s", sql, out, want);
+}
+
+/* Start a batch. The statement array is freed as soon as run_batch() returns: the
+ * driver may not keep it. */
+static void t_batch_start(t_t *t, const txs_stmt_t *stmts, int n)
+{
+    txs_stmt_t *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
+    if (n > 0)
+        memcpy(copy, stmts, (size_t)n * sizeof *copy);
+    t->batch_n = n;
+    t->done = 0;
+    ck_assert_int_eq(drv->run_batch(t->c, copy, n, on_batch, t), TXS_OK);
+    free(copy);
+    ck_assert_int_eq(t->done, 0); /* never from inside run_batch() */
+}
+
+/* A batch of statements without parameters. */
+static txs_drv_status_t t_batch(t_t *t, const char *const *sqls, int n)
+{
+    txs_stmt_t *s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
+    for (int i = 0; i < n; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+    t_batch_start(t, s, n);
+    free(s);
+    return t_wait(t);
 }
 
 /* A blocking side connection's view of one value. */
@@ -812,18 +881,18 @@ static void on_encode_limits(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     ck_assert_int_eq(st, TXS_DRV_OK);
     txs_buf_truncate(&t->out, 0);
     txs_buf_puts(&t->out, "PREFIX");
-    ck_assert_int_eq(drv->encode_result(c, &t->out, 1 << 20), TXS_OK);
+    ck_assert_int_eq(drv->encode_result(c, 0, &t->out, 1 << 20), TXS_OK);
     size_t full = t->out.len;
     txs_buf_truncate(&t->out, 6);
-    ck_assert_int_eq(drv->encode_result(c, &t->out, full), TXS_OK); /* exactly fits */
+    ck_assert_int_eq(drv->encode_result(c, 0, &t->out, full), TXS_OK); /* exactly fits */
     ck_assert_uint_eq(t->out.len, full);
     txs_buf_truncate(&t->out, 6);
-    ck_assert_int_eq(drv->encode_result(c, &t->out, full - 1), TXS_ETOOBIG);
+    ck_assert_int_eq(drv->encode_result(c, 0, &t->out, full - 1), TXS_ETOOBIG);
     ck_assert_uint_eq(t->out.len, 6);
     ck_assert_int_eq(memcmp(t->out.data, "PREFIX", 6), 0);
-    ck_assert_int_eq(drv->encode_result(c, &t->out, 20), TXS_ETOOBIG); /* in the header */
+    ck_assert_int_eq(drv->encode_result(c, 0, &t->out, 20), TXS_ETOOBIG); /* in the header */
     ck_assert_uint_eq(t->out.len, 6);
-    ck_assert_int_eq(drv->encode_result(c, &t->out, 200), TXS_ETOOBIG); /* in the rows */
+    ck_assert_int_eq(drv->encode_result(c, 0, &t->out, 200), TXS_ETOOBIG); /* in the rows */
     ck_assert_uint_eq(t->out.len, 6);
     t->done++;
 }
@@ -860,6 +929,12 @@ static void on_then(txs_dconn_t *c, txs_drv_status_t st, void *arg)
         txs_stmt_t s = mkstmt(t->then_sql, 0, NULL, lens);
         t->done = 0;
         ck_assert_int_eq(drv->run(c, &s, on_op, t), TXS_OK);
+    } else if (t->then_batch) {
+        t->done = 0;
+        t->batch_n = t->then_batch_n;
+        ck_assert_int_eq(drv->run_batch(c, t->then_batch, t->then_batch_n, on_batch, t), TXS_OK);
+    }
+    if (t->then_sql || t->then_batch) {
         t->tx_after_then = drv->tx_status(c);
         if (t->then_cancel)
             ck_assert_int_eq(drv->cancel(c), TXS_OK);
@@ -1112,6 +1187,459 @@ START_TEST(close_with_a_statement_held_back)
 }
 END_TEST
 
+/* ---- batches ---- */
+
+START_TEST(batch_runs_in_order_and_encodes_each_result)
+{
+    t_t t;
+    t_open(&t);
+    t_ok(&t, "create temp table pgdrv_b (id int primary key, v text)");
+    int l0[2], l1[1];
+    const char *v0[] = {"1", "a"}, *v1[] = {"b"};
+    txs_stmt_t s[3] = {mkstmt("insert into pgdrv_b values ($1, $2)", 2, v0, l0),
+                       mkstmt("insert into pgdrv_b values (2, $1)", 1, v1, l1),
+                       mkstmt("select id, v from pgdrv_b order by id", 0, NULL, NULL)};
+    t_batch_start(&t, s, 3);
+    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_ACTIVE);
+    ck_assert_int_eq(drv->run_batch(t.c, s, 3, on_batch, &t), TXS_ESTATE); /* one at a time */
+    ck_assert_int_eq(drv->run(t.c, &s[2], on_op, &t), TXS_ESTATE);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_OK);
+    ck_assert_int_eq(t.enc_rc, TXS_OK);
+    ck_assert_str_eq(
+        out_str(&t),
+        "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
+        "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
+        "\"command\":\"SELECT\",\"rowCount\":2,\"fields\":[{\"name\":\"id\",\"type\":"
+        "\"int4\"},{\"name\":\"v\",\"type\":\"text\"}],\"rows\":[[1,\"a\"],[2,\"b\"]]");
+    ck_assert_int_eq(t.oob_rc, TXS_ESTATE);
+    ck_assert_int_eq(t.neg_rc, TXS_ESTATE);
+    ck_assert_uint_eq(t.oob_len, 0);
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE); /* the batch's implicit transaction committed */
+    /* results are not kept past the callback, and a run() after a batch has index 0 only */
+    expect_single(&t, "select count(*) from pgdrv_b", "2");
+    ck_assert_int_eq(t.oob_rc, TXS_ESTATE);
+    ck_assert_int_eq(t.neg_rc, TXS_ESTATE);
+    ck_assert_uint_eq(t.oob_len, 0);
+    ck_assert_int_eq(drv->encode_result(t.c, 0, &t.out, t.max_len), TXS_ESTATE);
+
+    /* an explicit transaction written into the batch */
+    const char *tx[] = {"begin", "insert into pgdrv_b values (3, 'c')", "commit"};
+    ck_assert_int_eq(t_batch(&t, tx, 3), TXS_DRV_OK);
+    ck_assert_str_eq(out_str(&t),
+                     "\"command\":\"BEGIN\",\"rowCount\":0,\"fields\":[],\"rows\":[]\n"
+                     "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
+                     "\"command\":\"COMMIT\",\"rowCount\":0,\"fields\":[],\"rows\":[]");
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    expect_single(&t, "select count(*) from pgdrv_b", "3");
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(batch_is_one_pipeline)
+{
+    enum { N = 50 };
+    t_t t;
+    t_open(&t);
+    t_ok(&t, "create temp table pgdrv_p (id int primary key)");
+    t_ok(&t, "create temp table pgdrv_s (id int primary key)");
+    /* the statements' text is freed right after run_batch() returns */
+    char *sql[N];
+    const char *sqls[N];
+    for (int i = 0; i < N; i++) {
+        sql[i] = malloc(64);
+        snprintf(sql[i], 64, "insert into pgdrv_p values (%d)", i);
+        sqls[i] = sql[i];
+    }
+    txs_stmt_t s[N];
+    for (int i = 0; i < N; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+    int64_t t0 = txs_pgtest_now_ms();
+    t_batch_start(&t, s, N);
+    for (int i = 0; i < N; i++)
+        free(sql[i]);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_OK);
+    int64_t batch_ms = t.done_at - t0;
+    ck_assert_int_eq(t.enc_rc, TXS_OK);
+    expect_single(&t, "select count(*) from pgdrv_p", "50");
+
+    t0 = txs_pgtest_now_ms();
+    for (int i = 0; i < N; i++) {
+        char one[64];
+        snprintf(one, sizeof one, "insert into pgdrv_s values (%d)", i);
+        t_ok(&t, one);
+    }
+    int64_t single_ms = txs_pgtest_now_ms() - t0;
+    fprintf(stderr, "pg_driver: %d inserts: one batch %lld ms, one at a time %lld ms\n", N,
+            (long long)batch_ms, (long long)single_ms);
+
+    /* One Sync for all: the statements share the pipeline's implicit transaction, where
+     * separate runs get one transaction each. */
+    const char *xids[] = {"select txid_current()::text", "select 1", "select txid_current()::text"};
+    ck_assert_int_eq(t_batch(&t, xids, 3), TXS_DRV_OK);
+    const char *out = out_str(&t);
+    const char *a = strstr(out, "\"rows\":[[\""), *b = a ? strstr(a + 1, "\"rows\":[[\"") : NULL;
+    ck_assert_msg(a && b, "%s", out);
+    ck_assert_msg(strncmp(a, b, strcspn(a, "]")) == 0, "two transactions: %s", out);
+    char first[128];
+    snprintf(first, sizeof first, "%s", t_ok(&t, "select txid_current()::text"));
+    ck_assert_str_ne(first, t_ok(&t, "select txid_current()::text"));
+
+    /* more than the socket takes at once, both ways: the driver reads results while it
+     * still sends, or client and server would wait for each other */
+    size_t n = 4 << 20;
+    char *big = malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    const char *vals[] = {big};
+    int lens[3][1];
+    txs_stmt_t bs[4];
+    for (int i = 0; i < 3; i++)
+        bs[i] = mkstmt("select length($1) as n", 1, vals, lens[i]);
+    bs[3] = mkstmt("select repeat('b', 1000) as r from generate_series(1, 5000)", 0, NULL, NULL);
+    t.max_len = 64 << 20;
+    t_batch_start(&t, bs, 4);
+    free(big);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_OK);
+    ck_assert_int_eq(t.enc_rc, TXS_OK);
+    out = out_str(&t);
+    const char *p = out;
+    for (int i = 0; i < 3; i++, p++)
+        ck_assert_msg((p = strstr(p, "\"rows\":[[4194304]]\n")) != NULL, "%.300s", out);
+    ck_assert_msg(strstr(p, "\"rowCount\":5000,"), "%.300s", p);
+    ck_assert_uint_gt(t.out.len, 5000 * 1004);
+    t_close(&t);
+}
+END_TEST
+
+/* 50 inserts where the 30th repeats a key: the batch stops there. */
+static int dup_batch(t_t *t, bool explicit_tx)
+{
+    enum { N = 50 };
+    char sql[N + 2][64];
+    const char *sqls[N + 2];
+    int n = 0;
+    if (explicit_tx)
+        snprintf(sql[n++], 64, "begin");
+    for (int i = 0; i < N; i++)
+        snprintf(sql[n++], 64, "insert into pgdrv_d values (%d)", i == 29 ? 3 : i);
+    if (explicit_tx)
+        snprintf(sql[n++], 64, "commit");
+    for (int i = 0; i < n; i++)
+        sqls[i] = sql[i];
+    ck_assert_int_eq(t_batch(t, sqls, n), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t->code, "23505");
+    ck_assert_str_eq(t->message, "duplicate key value violates unique constraint \"pgdrv_d_pkey\"");
+    ck_assert_str_eq(t->detail, "Key (id)=(3) already exists.");
+    ck_assert(t->from_db);
+    ck_assert(t->has_index);
+    return t->index;
+}
+
+START_TEST(batch_stops_at_the_failing_statement)
+{
+    t_t t;
+    t_open(&t);
+    t_ok(&t, "create temp table pgdrv_d (id int primary key)");
+    ck_assert_int_eq(dup_batch(&t, false), 29);
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    expect_single(&t, "select count(*) from pgdrv_d", "0"); /* the implicit tx rolled back */
+
+    ck_assert_int_eq(dup_batch(&t, true), 30);
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_INERROR); /* the caller's to roll back */
+    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_INERROR);
+    t_ok(&t, "rollback");
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    expect_single(&t, "select count(*) from pgdrv_d", "0");
+
+    /* a later error field is not mistaken for a batch index */
+    ck_assert_int_eq(t_run(&t, "select 1/0"), TXS_DRV_DB_ERROR);
+    ck_assert(!t.has_index);
+    /* the last statement, and a statement the server cannot even parse */
+    const char *last[] = {"select 1", "select 1/0"};
+    ck_assert_int_eq(t_batch(&t, last, 2), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t.code, "22012");
+    ck_assert_int_eq(t.index, 1);
+    const char *bad[] = {"select 1", "select 1 frm x", "select 2"};
+    ck_assert_int_eq(t_batch(&t, bad, 3), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t.code, "42601");
+    ck_assert_int_eq(t.index, 1);
+    ck_assert_int_eq(t.position, 14); /* at or near "x" */
+    expect_single(&t, "select 'usable'", "\"usable\"");
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(batch_with_a_nul_byte_sends_nothing)
+{
+    t_t t;
+    t_open(&t);
+    t_ok(&t, "create temp table pgdrv_n (x text)");
+    const char *vals[] = {"a\0b"}, *ok[] = {"fine"};
+    int lens[] = {3}, oklens[] = {4};
+    txs_stmt_t s[3] = {{"insert into pgdrv_n values ($1)", 31, 1, vals, lens},
+                       {"insert into pgdrv_n values ($1)", 31, 1, ok, oklens},
+                       {"insert into pgdrv_n values ('x')", 32, 0, NULL, NULL}};
+    t_batch_start(&t, s, 3);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t.code, "22021");
+    ck_assert(t.has_index);
+    ck_assert_int_eq(t.index, 0);
+    ck_assert(!t.from_db);
+    /* the bad one last: the ones before it were not sent either */
+    txs_stmt_t s2[3] = {s[1], s[2], s[0]};
+    t_batch_start(&t, s2, 3);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t.code, "22021");
+    ck_assert_int_eq(t.index, 2);
+    expect_single(&t, "select count(*) from pgdrv_n", "0");
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(empty_batch_is_ok)
+{
+    t_t t;
+    t_open(&t);
+    ck_assert_int_eq(t_batch(&t, NULL, 0), TXS_DRV_OK);
+    ck_assert_uint_eq(t.out.len, 0);
+    ck_assert_int_eq(t.oob_rc, TXS_ESTATE); /* index 0: no result */
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    ck_assert_int_eq(drv->run_batch(t.c, NULL, -1, on_batch, &t), TXS_EINVAL);
+    expect_single(&t, "select 6", "6");
+    t_close(&t);
+}
+END_TEST
+
+static const char *quoted(txs_buf_t *b, const char *name, size_t len)
+{
+    txs_buf_truncate(b, 0);
+    drv->quote_ident(b, name, len);
+    *txs_buf_reserve(b, 1) = '\0';
+    return b->data;
+}
+
+START_TEST(quote_ident_doubles_quotes)
+{
+    txs_buf_t b;
+    txs_buf_init(&b);
+    ck_assert_str_eq(quoted(&b, "a\"b", 3), "\"a\"\"b\"");
+    ck_assert_str_eq(quoted(&b, "", 0), "\"\"");
+    ck_assert_str_eq(quoted(&b, "\"\"", 2), "\"\"\"\"\"\"");
+    ck_assert_str_eq(quoted(&b, "Mixed Case;drop", 15), "\"Mixed Case;drop\"");
+    ck_assert_str_eq(quoted(&b, "xyz", 2), "\"xy\""); /* len, not strlen */
+    /* and the server reads it back as the same name */
+    t_t t;
+    t_open(&t);
+    txs_buf_t sql;
+    txs_buf_init(&sql);
+    txs_buf_puts(&sql, "select 1 as ");
+    drv->quote_ident(&sql, "a\"b c", 5);
+    *txs_buf_reserve(&sql, 1) = '\0';
+    ck_assert_msg(
+        strstr(t_ok(&t, sql.data), "\"fields\":[{\"name\":\"a\\\"b c\",\"type\":\"int4\"}]"), "%s",
+        out_str(&t));
+    txs_buf_free(&sql);
+    txs_buf_free(&b);
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(death_during_a_batch_is_lost)
+{
+    t_t t;
+    t_open(&t);
+    drv->watch(t.c, on_watch, &t);
+    const char *sqls[] = {"select 1", "select pg_sleep(10)", "select 2"};
+    txs_stmt_t s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+    t_batch_start(&t, s, 3);
+    uv_timer_t timer;
+    uv_timer_init(&t.loop, &timer);
+    timer.data = &t;
+    uv_timer_start(&timer, terminate_now, 200, 0);
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_LOST);
+    uv_close((uv_handle_t *)&timer, NULL);
+    ck_assert_str_eq(t.code, "08006");
+    ck_assert_str_eq(t.message, "terminating connection due to administrator command");
+    ck_assert(!t.from_db);
+    ck_assert(!t.has_index);
+    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_UNKNOWN);
+    ck_assert_int_eq(drv->run_batch(t.c, s, 3, on_batch, &t), TXS_ELOST);
+    txs_pgtest_run_for(&t.loop, 100);
+    ck_assert_int_eq(t.watched, 0); /* the batch's callback tells it, not the watch */
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(cancel_stops_a_running_batch)
+{
+    t_t t;
+    t_open(&t);
+    t_ok(&t, "create temp table pgdrv_k (x int)");
+    const char *sqls[] = {"insert into pgdrv_k values (1)", "select pg_sleep(30)",
+                          "insert into pgdrv_k values (2)"};
+    txs_stmt_t s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+    t_batch_start(&t, s, 3);
+    uv_timer_t timer;
+    uv_timer_init(&t.loop, &timer);
+    timer.data = &t;
+    uv_timer_start(&timer, cancel_now, 200, 0);
+    int64_t t0 = txs_pgtest_now_ms();
+    ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
+    uv_close((uv_handle_t *)&timer, NULL);
+    ck_assert_str_eq(t.code, "57014");
+    ck_assert(t.from_db);
+    ck_assert(t.has_index);
+    ck_assert_int_eq(t.index, 1);
+    ck_assert_int_lt(t.done_at - t0, 200 + 1000);
+    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    expect_single(&t, "select 1", "1");
+    expect_single(&t, "select count(*) from pgdrv_k", "0");
+    t_close(&t);
+}
+END_TEST
+
+/* A batch that comes while a cancel request is under way is held back whole, with its
+ * parameters copied, and is cancelled in turn when asked to. */
+START_TEST(batch_waits_for_the_cancel_request)
+{
+    setenv("UV_THREADPOOL_SIZE", "4", 1);
+    t_t t;
+    t_open(&t);
+    int l0[1], l1[2], l2[1];
+    const char *v0[] = {"x"}, *v1[] = {"2", "3"}, *v2[] = {NULL};
+    txs_stmt_t b[3] = {mkstmt("select $1::text", 1, v0, l0),
+                       mkstmt("select $1::int + $2::int", 2, v1, l1),
+                       mkstmt("select $1::text is null", 1, v2, l2)};
+    for (int cancel_it = 0; cancel_it < 2; cancel_it++) {
+        const char *sleep_sql = "select pg_sleep(5)";
+        txs_stmt_t sleepy[2] = {{sleep_sql, strlen(sleep_sql), 0, NULL, NULL}, b[0]};
+        pool_block(&t.loop);
+        int lens[1];
+        txs_stmt_t s = mkstmt("select 1", 0, NULL, lens);
+        t.then_batch = cancel_it ? sleepy : b;
+        t.then_batch_n = cancel_it ? 2 : 3;
+        t.then_cancel = cancel_it;
+        t.first_done = 0;
+        ck_assert_int_eq(drv->run(t.c, &s, on_then, &t), TXS_OK);
+        ck_assert_int_eq(drv->cancel(t.c), TXS_OK); /* stuck behind the blocked pool */
+        ck_assert(txs_pgtest_run_until(&t.loop, &t.first_done, WAIT_MS));
+        ck_assert_int_eq(t.first_st, TXS_DRV_OK);
+        ck_assert_int_eq(t.tx_after_then, TXS_DRV_TX_ACTIVE);
+
+        /* the batch has not been sent: the backend is idle */
+        txs_pgtest_run_for(&t.loop, 200);
+        ck_assert_int_eq(t.done, 0);
+        PGconn *side = txs_pgtest_pg();
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "select state || ':' || query from pg_stat_activity where pid = %d",
+                 drv->backend_pid(t.c));
+        char *v = side_value(side, sql);
+        ck_assert_str_eq(v, "idle:select 1");
+        free(v);
+        PQfinish(side);
+
+        int64_t t0 = txs_pgtest_now_ms();
+        pool_release(&t.loop);
+        if (cancel_it) {
+            ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
+            ck_assert_str_eq(t.code, "57014");
+            ck_assert_int_eq(t.index, 0);
+            ck_assert_int_lt(t.done_at - t0, 2500);
+        } else {
+            ck_assert_int_eq(t_wait(&t), TXS_DRV_OK);
+            ck_assert_int_eq(t.enc_rc, TXS_OK);
+            const char *out = out_str(&t);
+            ck_assert_msg(strstr(out, "\"rows\":[[\"x\"]]\n"), "%s", out);
+            ck_assert_msg(strstr(out, "\"rows\":[[5]]\n"), "%s", out);
+            ck_assert_msg(strstr(out, "\"rows\":[[true]]"), "%s", out);
+        }
+    }
+    expect_single(&t, "select 4", "4");
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(copy_in_a_batch)
+{
+    t_t t;
+    t_open(&t);
+    drv->watch(t.c, on_watch, &t);
+    t_ok(&t, "create temp table pgdrv_c (x int)");
+    /* COPY FROM STDIN would take the next statements for its data and kill the session */
+    const char *in[] = {"insert into pgdrv_c values (1)",
+                        " -- load\n /* nested /* */ */ CoPy pgdrv_c FROM stdin", "select 2"};
+    ck_assert_int_eq(t_batch(&t, in, 3), TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t.code, "0A000");
+    ck_assert_str_eq(t.message, "COPY FROM STDIN is not supported in a batch");
+    ck_assert(!t.from_db);
+    ck_assert_int_eq(t.index, 1);
+    const char *last[] = {"insert into pgdrv_c values (1)", "copy pgdrv_c from stdin"};
+    ck_assert_int_eq(t_batch(&t, last, 2), TXS_DRV_DB_ERROR);
+    ck_assert_int_eq(t.index, 1);
+    expect_single(&t, "select count(*) from pgdrv_c", "0"); /* nothing was sent */
+    /* COPY TO STDOUT works as in run(): the command and count, the data dropped */
+    const char *out[] = {"insert into pgdrv_c values (1), (2)", "copy pgdrv_c to stdout",
+                         "select count(*) from pgdrv_c", "copy (select 'stdout') to stdout"};
+    ck_assert_int_eq(t_batch(&t, out, 4), TXS_DRV_OK);
+    ck_assert_str_eq(out_str(&t),
+                     "\"command\":\"INSERT\",\"rowCount\":2,\"fields\":[],\"rows\":[]\n"
+                     "\"command\":\"COPY\",\"rowCount\":2,\"fields\":[],\"rows\":[]\n"
+                     "\"command\":\"SELECT\",\"rowCount\":1,\"fields\":[{\"name\":\"count\","
+                     "\"type\":\"int8\"}],\"rows\":[[2]]\n"
+                     "\"command\":\"COPY\",\"rowCount\":1,\"fields\":[],\"rows\":[]");
+    /* mentioning stdin is fine in a statement that is no COPY */
+    t_ok(&t, "create temp table copyin (stdin int)");
+    const char *word[] = {"insert into copyin values (1)", "select stdin from copyin"};
+    ck_assert_int_eq(t_batch(&t, word, 2), TXS_DRV_OK);
+    ck_assert_int_eq(t.watched, 0);
+    t_close(&t);
+}
+END_TEST
+
+START_TEST(close_while_running_a_batch)
+{
+    t_t t;
+    t_open(&t);
+    const char *sqls[] = {"select 1", "select pg_sleep(10)"};
+    txs_stmt_t s[2];
+    for (int i = 0; i < 2; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+    ck_assert_int_eq(drv->run_batch(t.c, s, 2, never, &t), TXS_OK);
+    txs_pgtest_run_for(&t.loop, 100);
+    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_ACTIVE);
+    t_close(&t);
+
+    /* with its report pending */
+    t_open(&t);
+    ck_assert_int_eq(drv->run_batch(t.c, s, 0, never, &t), TXS_OK);
+    t_close(&t);
+
+    /* held back behind a cancel request */
+    setenv("UV_THREADPOOL_SIZE", "4", 1);
+    t_open(&t);
+    pool_block(&t.loop);
+    int lens[1];
+    txs_stmt_t one = mkstmt("select 1", 0, NULL, lens);
+    t.then_batch = s;
+    t.then_batch_n = 2;
+    ck_assert_int_eq(drv->run(t.c, &one, on_then, &t), TXS_OK);
+    ck_assert_int_eq(drv->cancel(t.c), TXS_OK);
+    ck_assert(txs_pgtest_run_until(&t.loop, &t.first_done, WAIT_MS));
+    ck_assert_int_eq(t.tx_after_then, TXS_DRV_TX_ACTIVE);
+    drv->close(t.c, on_closed, &t);
+    ck_assert(txs_pgtest_run_until(&t.loop, &t.closed, WAIT_MS));
+    pool_release(&t.loop);
+    ck_assert_int_eq(t.done, 0); /* the batch never reported */
+    txs_pgtest_loop_finish(&t.loop);
+    txs_buf_free(&t.out);
+}
+END_TEST
+
 /* ---- no busy waiting ---- */
 
 static double cpu_ms(void)
@@ -1170,6 +1698,17 @@ Suite *suite_pg_driver(void)
     tcase_add_test(tc, close_while_running);
     tcase_add_test(tc, close_waits_for_the_cancel_request);
     tcase_add_test(tc, close_with_a_statement_held_back);
+    tcase_add_test(tc, batch_runs_in_order_and_encodes_each_result);
+    tcase_add_test(tc, batch_is_one_pipeline);
+    tcase_add_test(tc, batch_stops_at_the_failing_statement);
+    tcase_add_test(tc, batch_with_a_nul_byte_sends_nothing);
+    tcase_add_test(tc, empty_batch_is_ok);
+    tcase_add_test(tc, quote_ident_doubles_quotes);
+    tcase_add_test(tc, death_during_a_batch_is_lost);
+    tcase_add_test(tc, cancel_stops_a_running_batch);
+    tcase_add_test(tc, batch_waits_for_the_cancel_request);
+    tcase_add_test(tc, copy_in_a_batch);
+    tcase_add_test(tc, close_while_running_a_batch);
     tcase_add_test(tc, waiting_uses_no_cpu);
     suite_add_tcase(s, tc);
     return s;

@@ -52,7 +52,7 @@ start() {
     }
     [ -n "$port" ] || port=$(free_port)
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-        -o "-k $dir -p $port -h 127.0.0.1 -F -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+        -o "-k $dir -p $port -h 127.0.0.1 -F -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" \
         start >/dev/null 2>&1 || {
         cat "$dir/log" >&2 2>/dev/null || true
         die "the server did not start on port $port"

@@ -202,6 +202,23 @@ START_TEST(test_error_minimal)
 }
 END_TEST
 
+START_TEST(test_error_batch_index)
+{
+    /* A batch's failing statement is named by its 0-based index; index 0 is printed. */
+    txs_buf_t b = TXS_BUF_INIT;
+    txs_error_info_t e = {
+        .code = "23505", .message = "dup", .has_index = true, .index = 0, .from_db = true};
+    txs_reply_put_error(&b, &e);
+    ck_assert_str_eq(str(&b), ",\"error\":{\"code\":\"23505\",\"message\":\"dup\",\"index\":0,"
+                              "\"source\":\"db\"}");
+    b.len = 0;
+    e.index = 29;
+    txs_reply_put_error(&b, &e);
+    ck_assert_ptr_nonnull(strstr(str(&b), ",\"index\":29,"));
+    txs_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_proxy_error)
 {
     txs_buf_t b = TXS_BUF_INIT;
@@ -236,6 +253,7 @@ Suite *suite_reply(void)
     tcase_add_test(tc, test_state_names);
     tcase_add_test(tc, test_error_full);
     tcase_add_test(tc, test_error_minimal);
+    tcase_add_test(tc, test_error_batch_index);
     tcase_add_test(tc, test_proxy_error);
     suite_add_tcase(s, tc);
     return s;

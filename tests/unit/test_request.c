@@ -202,9 +202,17 @@ START_TEST(test_savepoint_ops)
     DECODE_OK("{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"sa_savepoint_1\"}");
     ck_assert_int_eq(req.op, TXS_OP_SAVEPOINT);
     ck_assert_str_eq(req.name, "sa_savepoint_1");
+    /* Names are case-insensitive: they come out folded to lower case. */
     DECODE_OK("{\"op\":\"release\",\"ctx\":\"r\",\"name\":\"_A9\"}");
     ck_assert_int_eq(req.op, TXS_OP_RELEASE);
-    ck_assert_str_eq(req.name, "_A9");
+    ck_assert_str_eq(req.name, "_a9");
+    DECODE_OK("{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"Sa_SavePoint_1\"}");
+    ck_assert_str_eq(req.name, "sa_savepoint_1");
+    /* The daemon's own savepoints are named txscope_level_N: a client's name never
+     * shadows them. */
+    DECODE_ERR("{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"TXSCOPE_level_2\"}",
+               "field \"name\": names starting with txscope_ are reserved", "");
+    DECODE_OK("{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"txscope\"}");
     DECODE_OK("{\"op\":\"rollback_to\",\"ctx\":\"r\",\"name\":\"sp\"}");
     ck_assert_int_eq(req.op, TXS_OP_ROLLBACK_TO);
     ck_assert_str_eq(req.name, "sp");

@@ -1,4 +1,5 @@
-/* config.c - the key table, the ini file (through inih) and the TXSCOPE_* overrides. */
+/* config.c - the key table, the ini file (through inih), the TXSCOPE_* overrides and the
+ * client tokens. */
 #include "conf/config.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "daemon/journal.h"
 #include "protocol/buf.h"
 #include "protocol/errors.h"
 
@@ -23,6 +25,7 @@
 
 #define ENV_PREFIX "TXSCOPE_"
 #define ENV_DB_PREFIX "TXSCOPE_DB_"
+#define ENV_TOKEN_PREFIX "TXSCOPE_TOKEN_"
 #define ENV_CONFIG "TXSCOPE_CONFIG" /* main()'s: the file to read; not a key */
 
 typedef enum key_type {
@@ -38,6 +41,7 @@ typedef enum key_type {
 typedef enum section {
     S_TXSCOPE, /* [txscope]: fields of txs_conf_t */
     S_DB,      /* [db.NAME]: fields of txs_db_conf_t */
+    S_TOKENS,  /* [tokens]: NAME = secret, free-form names, so not in the key table */
 } section_t;
 
 typedef struct conf_key {
@@ -146,10 +150,19 @@ typedef struct db_meta {
     int key_line[NKEYS]; /* where each key was set in the file, 0 = not set */
 } db_meta_t;
 
+/* Where a token came from, for errors: a line of the file or a variable. */
+typedef struct token_meta {
+    int line;
+    char *var;
+} token_meta_t;
+
 typedef struct loader {
     txs_conf_t *conf;
     db_meta_t *meta; /* parallel to conf->dbs */
     int dbcap;
+    token_meta_t *tmeta; /* parallel to conf->tokens, which holds only named ones until
+                            finish_tokens() puts auth_token in front */
+    int tokcap;
     const char *path;
     char *text;      /* the whole file */
     const char *pos; /* the next line to hand to inih */
@@ -159,7 +172,9 @@ typedef struct loader {
     section_t section;
     int db;           /* the current [db.NAME], an index into conf->dbs */
     int txscope_line; /* the [txscope] header, 0 = none yet */
+    int tokens_line;  /* the [tokens] header, 0 = none yet */
     int key_line[NKEYS];
+    bool key_env[NKEYS]; /* [txscope] keys last set by their variable */
     char *err;
     size_t errlen;
     bool failed;
@@ -391,7 +406,8 @@ static void apply_defaults(section_t s, void *base)
     }
 }
 
-static bool valid_db_name(const char *name, size_t len, bool upper)
+/* A [db.NAME] or [tokens] name; upper: as written in a variable. */
+static bool valid_name(const char *name, size_t len, bool upper)
 {
     if (len < 1 || len > TXS_CONF_NAME_MAX)
         return false;
@@ -460,8 +476,19 @@ static void on_section(loader_t *ld, const char *line)
         ld->section = S_TXSCOPE;
         return;
     }
+    if (n == strlen("tokens") && memcmp(name, "tokens", n) == 0) {
+        if (ld->tokens_line) {
+            fail(ld, "%s:%d: [tokens] appears twice (first on line %d); merge the two", ld->path,
+                 ld->lineno, ld->tokens_line);
+            return;
+        }
+        ld->tokens_line = ld->lineno;
+        ld->in_section = true;
+        ld->section = S_TOKENS;
+        return;
+    }
     if (n >= 3 && memcmp(name, "db.", 3) == 0) {
-        if (!valid_db_name(name + 3, n - 3, false)) {
+        if (!valid_name(name + 3, n - 3, false)) {
             fail(ld,
                  "%s:%d: [%.*s]: expected [db.NAME] with NAME 1 to %d characters of a-z, 0-9 "
                  "and _",
@@ -482,8 +509,8 @@ static void on_section(loader_t *ld, const char *line)
         ld->section = S_DB;
         return;
     }
-    fail(ld, "%s:%d: unknown section [%.*s]; expected [txscope] or [db.NAME]", ld->path, ld->lineno,
-         (int)n, name);
+    fail(ld, "%s:%d: unknown section [%.*s]; expected [txscope], [db.NAME] or [tokens]", ld->path,
+         ld->lineno, (int)n, name);
 }
 
 /* inih's fgets: one line of the file per call, counted, so errors can name it. */
@@ -515,15 +542,88 @@ static char *read_line(char *str, int num, void *stream)
     return ld->failed ? NULL : str;
 }
 
+/* "value" in double quotes means value: for a token with a ';' or spaces at the ends.
+ * Returns the copy to free (NULL when there were no quotes). */
+static char *unquote(const char **value)
+{
+    size_t len = strlen(*value);
+    if (len < 2 || (*value)[0] != '"' || (*value)[len - 1] != '"')
+        return NULL;
+    char *copy = txs_xstrndup(*value + 1, len - 2);
+    *value = copy;
+    return copy;
+}
+
+static int find_token(const txs_conf_t *conf, const char *name)
+{
+    for (int i = 0; i < conf->ntokens; i++)
+        if (strcmp(conf->tokens[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Adds the token `name` (valid), or replaces its secret; line or var says from where. */
+static void set_token(loader_t *ld, const char *name, const char *secret, int line, const char *var)
+{
+    txs_conf_t *c = ld->conf;
+    int i = find_token(c, name);
+    if (i < 0) {
+        if (c->ntokens == ld->tokcap) {
+            ld->tokcap = ld->tokcap ? 2 * ld->tokcap : 4;
+            c->tokens = txs_xrealloc(c->tokens, (size_t)ld->tokcap * sizeof *c->tokens);
+            ld->tmeta = txs_xrealloc(ld->tmeta, (size_t)ld->tokcap * sizeof *ld->tmeta);
+        }
+        i = c->ntokens++;
+        memset(&c->tokens[i], 0, sizeof c->tokens[i]);
+        memset(&ld->tmeta[i], 0, sizeof ld->tmeta[i]);
+        snprintf(c->tokens[i].name, sizeof c->tokens[i].name, "%s", name);
+    }
+    set_string(&c->tokens[i].secret, secret);
+    free(ld->tmeta[i].var);
+    ld->tmeta[i].line = line;
+    ld->tmeta[i].var = var ? txs_xstrdup(var) : NULL;
+}
+
+/* NAME = secret under [tokens]. Messages never show a secret. */
+static void on_token(loader_t *ld, const char *name, const char *value)
+{
+    if (!valid_name(name, strlen(name), false)) {
+        fail(ld,
+             "%s:%d: [tokens] %s: expected NAME = secret with NAME 1 to %d characters of a-z, "
+             "0-9 and _ (the principal's name)",
+             ld->path, ld->lineno, name, TXS_CONF_NAME_MAX);
+        return;
+    }
+    int i = find_token(ld->conf, name);
+    if (i >= 0) {
+        fail(ld, "%s:%d: [tokens] %s: set twice (first on line %d)", ld->path, ld->lineno, name,
+             ld->tmeta[i].line);
+        return;
+    }
+    char *unquoted = unquote(&value);
+    if (*value == '\0')
+        fail(ld, "%s:%d: [tokens] %s = \"\": expected a non-empty secret", ld->path, ld->lineno,
+             name);
+    else
+        set_token(ld, name, value, ld->lineno, NULL);
+    free(unquoted);
+}
+
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
     loader_t *ld = user;
     if (ld->failed)
         return 0;
     if (!ld->in_section) {
-        fail(ld, "%s:%d: %s: a key outside any section; put it under [txscope] or [db.NAME]",
+        fail(ld,
+             "%s:%d: %s: a key outside any section; put it under [txscope], [db.NAME] or "
+             "[tokens]",
              ld->path, ld->lineno, name);
         return 0;
+    }
+    if (ld->section == S_TOKENS) {
+        on_token(ld, name, value);
+        return !ld->failed;
     }
     char label[TXS_CONF_NAME_MAX + 8];
     void *base;
@@ -552,11 +652,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
         return 0;
     }
     lines[idx] = ld->lineno;
-    /* "value" in double quotes means value: for a token with a ';' or spaces at the ends. */
-    size_t len = strlen(value);
-    char *unquoted = NULL;
-    if (len >= 2 && value[0] == '"' && value[len - 1] == '"')
-        value = unquoted = txs_xstrndup(value + 1, len - 2);
+    char *unquoted = unquote(&value);
     if (!set_value(k, base, value)) {
         char expected[256];
         describe(k, expected, sizeof expected);
@@ -669,7 +765,7 @@ static bool apply_db_var(loader_t *ld, const char *var, const char *value)
     if (!best)
         return false;
     size_t nlen = tlen - best_len - 1;
-    if (!valid_db_name(tail, nlen, true)) {
+    if (!valid_name(tail, nlen, true)) {
         fail(ld,
              "%s: expected TXSCOPE_DB_<NAME>_%.*s with NAME 1 to %d characters of A-Z, 0-9 and _ "
              "(the [db.NAME] name upper-cased)",
@@ -687,10 +783,39 @@ static bool apply_db_var(loader_t *ld, const char *var, const char *value)
     return true;
 }
 
+/* TXSCOPE_TOKEN_<NAME>=secret. An empty secret is an error rather than "no token": unlike
+ * TXSCOPE_AUTH_TOKEN=, dropping one named token could quietly leave none, and with none
+ * every client gets in. */
+static void apply_token_var(loader_t *ld, const char *var, const char *value)
+{
+    const char *uname = var + strlen(ENV_TOKEN_PREFIX);
+    size_t n = strlen(uname);
+    if (!valid_name(uname, n, true)) {
+        fail(ld,
+             "%s: expected TXSCOPE_TOKEN_<NAME> with NAME 1 to %d characters of A-Z, 0-9 and _ "
+             "(the [tokens] name upper-cased)",
+             var, TXS_CONF_NAME_MAX);
+        return;
+    }
+    if (*value == '\0') {
+        fail(ld, "%s = \"\": expected a non-empty secret (unset the variable for no such token)",
+             var);
+        return;
+    }
+    char name[TXS_CONF_NAME_MAX + 1];
+    for (size_t i = 0; i <= n; i++)
+        name[i] = (char)tolower((unsigned char)uname[i]);
+    set_token(ld, name, value, 0, var);
+}
+
 static void apply_var(loader_t *ld, const char *var, const char *value)
 {
     if (strcmp(var, ENV_CONFIG) == 0)
         return;
+    if (strncmp(var, ENV_TOKEN_PREFIX, strlen(ENV_TOKEN_PREFIX)) == 0) {
+        apply_token_var(ld, var, value);
+        return;
+    }
     if (strncmp(var, ENV_DB_PREFIX, strlen(ENV_DB_PREFIX)) == 0) {
         if (apply_db_var(ld, var, value))
             return;
@@ -699,6 +824,7 @@ static void apply_var(loader_t *ld, const char *var, const char *value)
         for (size_t i = 0; i < NKEYS; i++) {
             if (keys[i].section == S_TXSCOPE && upper_eq(rest, strlen(rest), keys[i].info.name)) {
                 set_from_env(ld, &keys[i], ld->conf, var, value);
+                ld->key_env[i] = true;
                 return;
             }
         }
@@ -708,7 +834,7 @@ static void apply_var(loader_t *ld, const char *var, const char *value)
     key_list(S_DB, true, db, sizeof db);
     fail(ld,
          "%s: unknown variable; expected TXSCOPE_<KEY> with KEY one of %s; or "
-         "TXSCOPE_DB_<NAME>_<KEY> with KEY one of %s; or " ENV_CONFIG,
+         "TXSCOPE_DB_<NAME>_<KEY> with KEY one of %s; or TXSCOPE_TOKEN_<NAME>; or " ENV_CONFIG,
          var, top, db);
 }
 
@@ -759,6 +885,66 @@ static void check_complete(loader_t *ld)
     }
 }
 
+/* Where token i (or auth_token, i < 0) was set: "t.ini:3" or the variable. */
+static void token_origin(const loader_t *ld, int i, char *buf, size_t len)
+{
+    if (i < 0) {
+        const conf_key_t *k = find_key(S_TXSCOPE, "auth_token");
+        size_t idx = (size_t)(k - keys);
+        if (ld->key_env[idx])
+            snprintf(buf, len, ENV_PREFIX "AUTH_TOKEN");
+        else
+            snprintf(buf, len, "%s:%d", ld->path, ld->key_line[idx]);
+    } else if (ld->tmeta[i].var) {
+        snprintf(buf, len, "%s", ld->tmeta[i].var);
+    } else {
+        snprintf(buf, len, "%s:%d", ld->path, ld->tmeta[i].line);
+    }
+}
+
+/* After the file and the environment: names and secrets are distinct, auth_token included
+ * (a secret shared by two principals would make hello ambiguous); then auth_token goes in
+ * front as "default". */
+static void finish_tokens(loader_t *ld)
+{
+    txs_conf_t *c = ld->conf;
+    char here[300], there[300];
+    for (int i = 0; i < c->ntokens && !ld->failed; i++) {
+        const txs_token_conf_t *t = &c->tokens[i];
+        token_origin(ld, i, here, sizeof here);
+        if (c->auth_token && strcmp(t->name, TXS_DEFAULT_PRINCIPAL) == 0) {
+            token_origin(ld, -1, there, sizeof there);
+            fail(ld,
+                 "%s: [tokens] %s: auth_token (%s) is already the token of the principal %s; "
+                 "set one of the two",
+                 here, t->name, there, t->name);
+        } else if (c->auth_token && strcmp(t->secret, c->auth_token) == 0) {
+            token_origin(ld, -1, there, sizeof there);
+            fail(ld,
+                 "%s: [tokens] %s: the same secret as auth_token (%s); every principal needs "
+                 "its own",
+                 here, t->name, there);
+        }
+        for (int j = 0; j < i && !ld->failed; j++) {
+            if (strcmp(t->secret, c->tokens[j].secret) != 0)
+                continue;
+            token_origin(ld, j, there, sizeof there);
+            fail(ld,
+                 "%s: [tokens] %s: the same secret as [tokens] %s (%s); every principal needs "
+                 "its own",
+                 here, t->name, c->tokens[j].name, there);
+        }
+    }
+    if (ld->failed || !c->auth_token)
+        return;
+    c->tokens = txs_xrealloc(c->tokens, (size_t)(c->ntokens + 1) * sizeof *c->tokens);
+    memmove(&c->tokens[1], &c->tokens[0], (size_t)c->ntokens * sizeof *c->tokens);
+    memset(&c->tokens[0], 0, sizeof c->tokens[0]);
+    snprintf(c->tokens[0].name, sizeof c->tokens[0].name, "%s", TXS_DEFAULT_PRINCIPAL);
+    c->tokens[0].secret = txs_xstrdup(c->auth_token);
+    c->ntokens++;
+}
+
 int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *errbuf,
                   size_t errlen)
 {
@@ -776,9 +962,15 @@ int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *e
         apply_env(&ld, envp);
     if (!ld.failed)
         check_complete(&ld);
+    int named = ld.conf->ntokens; /* tmeta's length, before auth_token joins the tokens */
+    if (!ld.failed)
+        finish_tokens(&ld);
     for (int i = 0; i < ld.conf->ndbs; i++)
         free(ld.meta[i].var);
     free(ld.meta);
+    for (int i = 0; i < named; i++)
+        free(ld.tmeta[i].var);
+    free(ld.tmeta);
     free(ld.text);
     if (ld.failed) {
         txs_conf_free(ld.conf);
@@ -804,6 +996,9 @@ void txs_conf_free(txs_conf_t *conf)
     for (int i = 0; i < conf->ndbs; i++)
         free_strings(S_DB, &conf->dbs[i]);
     free(conf->dbs);
+    for (int i = 0; i < conf->ntokens; i++)
+        free(conf->tokens[i].secret);
+    free(conf->tokens);
     free_strings(S_TXSCOPE, conf);
     free(conf->source);
     free(conf);

@@ -8,7 +8,7 @@
 
 #include "daemon/log.h"
 
-#define TXS_CONF_NAME_MAX 63 /* [db.NAME]: 1..63 of [a-z0-9_] */
+#define TXS_CONF_NAME_MAX 63 /* [db.NAME] and [tokens] names: 1..63 of [a-z0-9_] */
 
 /* One [db.NAME] section. Durations are in milliseconds; 0 means "off" where the
  * setting allows it (pool_recycle). */
@@ -22,12 +22,18 @@ typedef struct txs_db_conf {
     uint64_t connect_timeout_ms; /* default 10s */
 } txs_db_conf_t;
 
+/* Added: a client token. A hello with `secret` authenticates as the principal `name`. */
+typedef struct txs_token_conf {
+    char name[TXS_CONF_NAME_MAX + 1];
+    char *secret; /* non-empty; never logged */
+} txs_token_conf_t;
+
 typedef struct txs_conf {
     char *source;      /* the file read, or NULL when none */
     char *listen_host; /* listen = HOST:PORT, default 127.0.0.1:7432 */
     int listen_port;
     char *unix_socket;               /* NULL = none */
-    char *auth_token;                /* NULL = no authentication */
+    char *auth_token;                /* the token of principal "default"; NULL = none */
     int max_clients;                 /* default 1000 */
     int max_sessions_per_client;     /* default 1000 */
     int max_pipeline;                /* default 128 */
@@ -38,14 +44,21 @@ typedef struct txs_conf {
     uint64_t outcome_journal_ttl_ms; /* how long each is remembered, default 10 min */
     txs_db_conf_t *dbs;              /* in the order they appear; the first is the default db */
     int ndbs;
+    /* Added: every token, auth_token included: it comes first, named "default", then the
+     * [tokens] of the file in order, then those the environment creates. Distinct names
+     * and distinct secrets. None (ntokens 0): no authentication, one principal "default". */
+    txs_token_conf_t *tokens;
+    int ntokens;
 } txs_conf_t;
 
 /* Load `path` (NULL: no file) and then the environment `envp` (NULL-terminated
  * "KEY=value" strings, e.g. environ). The environment rule:
  *   [txscope] key      -> TXSCOPE_<KEY>            (TXSCOPE_LISTEN, TXSCOPE_MAX_PIPELINE)
  *   [db.NAME] key      -> TXSCOPE_DB_<NAME>_<KEY>  (TXSCOPE_DB_MAIN_DSN)
+ *   [tokens] NAME      -> TXSCOPE_TOKEN_<NAME>     (TXSCOPE_TOKEN_WEB)
  * with NAME and KEY upper-cased; a TXSCOPE_DB_<NAME>_* variable for a db the file
- * does not have creates it. Unknown TXSCOPE_* variables are errors.
+ * does not have creates it, and so does TXSCOPE_TOKEN_<NAME> for a token. Unknown
+ * TXSCOPE_* variables are errors.
  * On error returns TXS_ECONFIG with errbuf naming the file and line (or the
  * variable), the key, and the allowed values; *out is then NULL. */
 int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *errbuf,

@@ -136,18 +136,55 @@ static bool token_matches(const char *want, const char *got)
     return diff == 0;
 }
 
+/* The principal `got` is the token of, or NULL. Every token is compared, whichever
+ * matched, and the match is picked without a branch, so the time taken does not tell
+ * which name (if any) the token belongs to. Secrets are distinct (the config checks). */
+static const char *principal_of(const txs_conf_t *cf, const char *got)
+{
+    unsigned found = 0; /* the index of the match + 1 */
+    for (int i = 0; i < cf->ntokens; i++) {
+        unsigned mask = 0u - (unsigned)token_matches(cf->tokens[i].secret, got);
+        found |= mask & (unsigned)(i + 1);
+    }
+    return found ? cf->tokens[found - 1].name : NULL;
+}
+
+static void auth_failed(txs_client_t *c, const txs_request_t *r, const char *why)
+{
+    txs_log_warn("client %llu %s: authentication failed: %s", (unsigned long long)c->id, c->peer,
+                 why);
+    write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false, "authentication failed");
+    c->close_after_flush = true;
+}
+
+/* Authenticates once, as PostgreSQL and PgBouncer do at connection start. A later hello
+ * is answered ok only with a token of the same principal (a client library that says
+ * hello on every checkout); another principal's token gets 28000 and the connection is
+ * closed: switching would move the open sessions between journals, and keeping the first
+ * while answering ok would give the caller someone else's outcomes. */
 static void handle_hello(txs_client_t *c, const txs_request_t *r)
 {
-    if (conf(c)->auth_token && !token_matches(conf(c)->auth_token, r->token)) {
-        txs_log_warn("client %llu %s: authentication failed", (unsigned long long)c->id, c->peer);
-        write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false, "authentication failed");
-        c->close_after_flush = true;
-        return;
+    if (conf(c)->ntokens > 0) {
+        const char *who = principal_of(conf(c), r->token);
+        if (!who) {
+            auth_failed(c, r, r->token ? "no configured token matches" : "hello without a token");
+            return;
+        }
+        if (c->authenticated && strcmp(who, c->principal) != 0) {
+            char why[200];
+            snprintf(why, sizeof why, "already principal %s; hello as %s refused", c->principal,
+                     who);
+            auth_failed(c, r, why);
+            return;
+        }
+        if (!c->authenticated) {
+            snprintf(c->principal, sizeof c->principal, "%s", who);
+            c->journal = txs_journals_get(c->server->journals, who);
+            c->authenticated = true;
+        }
     }
-    c->authenticated = true;
-    if (r->client)
-        txs_log_debug("client %llu %s: hello from %s", (unsigned long long)c->id, c->peer,
-                      r->client);
+    txs_log_debug("client %llu %s: hello from %s as principal %s", (unsigned long long)c->id,
+                  c->peer, r->client ? r->client : "(unnamed)", c->principal);
     txs_reply_open(&c->out, r->id, r->id_len, true);
     txs_buf_puts(&c->out, ",\"server\":\"txscope\",\"version\":\"" TXS_VERSION "\",\"protocol\":1");
     txs_reply_close(&c->out, false, TXS_TX_IDLE, 0);
@@ -155,7 +192,7 @@ static void handle_hello(txs_client_t *c, const txs_request_t *r)
 }
 
 /* A request for a ctx with no session: ops that change nothing are answered here,
- * so that status or end of an unknown ctx does not create one. Returns the session
+ * so that status, end or outcome of an unknown ctx does not create one. Returns the session
  * to enqueue on, or NULL when answered. */
 static txs_session_t *session_for(txs_client_t *c, const txs_request_t *r)
 {
@@ -174,6 +211,18 @@ static txs_session_t *session_for(txs_client_t *c, const txs_request_t *r)
     case TXS_OP_ROLLBACK:
         write_ok(c, r, true);
         return NULL;
+    case TXS_OP_OUTCOME: {
+        /* Answered here unless a commit of the ctx is under way elsewhere: only a wait
+         * needs a session, so a recovering client is not refused for its session limit. */
+        txs_outcome_t o = txs_journal_lookup(c->journal, r->ctx, uv_now(c->server->loop), NULL);
+        if (o == TXS_OUTCOME_PENDING)
+            break;
+        txs_reply_open(&c->out, r->id, r->id_len, true);
+        txs_buf_printf(&c->out, ",\"outcome\":\"%s\"", txs_outcome_name(o));
+        txs_reply_close(&c->out, true, TXS_TX_IDLE, 0);
+        txs_server_want_flush(c->server, c);
+        return NULL;
+    }
     default:
         break;
     }
@@ -424,9 +473,12 @@ void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
     c->id = ++srv->next_client_id;
     c->refs = 1;
     c->state = TXS_CLIENT_ACTIVE;
-    c->authenticated = srv->conf->auth_token == NULL;
-    /* One token, so one principal; named tokens would pick the journal at hello. */
-    c->journal = txs_journals_get(srv->journals, TXS_DEFAULT_PRINCIPAL);
+    /* With tokens, hello picks the principal; without, every client is "default". */
+    c->authenticated = srv->conf->ntokens == 0;
+    if (c->authenticated) {
+        snprintf(c->principal, sizeof c->principal, "%s", TXS_DEFAULT_PRINCIPAL);
+        c->journal = txs_journals_get(srv->journals, TXS_DEFAULT_PRINCIPAL);
+    }
     txs_server_client_added(srv, c);
     rc = uv_accept(listener, &c->sock.stream);
     if (rc < 0) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "conf/config.h"
 #include "daemon/session.h"
 #include "protocol/buf.h"
 
@@ -34,7 +35,9 @@ typedef struct txs_client {
     int refs; /* the socket handle + each live session */
 
     bool authenticated;
-    txs_journal_t *journal; /* the outcome journal of the client's principal */
+    char principal[TXS_CONF_NAME_MAX + 1]; /* who hello authenticated as ("default" when no
+                                              tokens are configured); "" until then */
+    txs_journal_t *journal; /* the outcome journal of the principal; NULL until then */
     bool reading;
     bool close_after_flush; /* framing lost (54000), auth failed: close once written */
     bool lingering;         /* that reply is written: FIN sent, input discarded until the

@@ -181,6 +181,8 @@ txs_outcome_t txs_journal_lookup(txs_journal_t *j, const char *ctx, uint64_t now
     if (!e)
         return TXS_OUTCOME_NOT_FOUND;
     if (e->pending) {
+        if (!w)
+            return TXS_OUTCOME_PENDING;
         w->entry = e;
         w->prev = NULL;
         w->next = e->waiters;

@@ -52,7 +52,7 @@ void txs_journal_begin_commit(txs_journal_t *j, const char *ctx);
 void txs_journal_record(txs_journal_t *j, const char *ctx, txs_outcome_t outcome, bool committing,
                         uint64_t now_ms);
 /* How the most recent transaction of ctx ended. PENDING: w is queued and w->cb runs
- * later with the outcome. */
+ * later with the outcome (w NULL: only says so). */
 txs_outcome_t txs_journal_lookup(txs_journal_t *j, const char *ctx, uint64_t now_ms,
                                  txs_journal_waiter_t *w);
 /* Stop waiting without a callback. Safe when not waiting. */

@@ -1,4 +1,5 @@
-/* test_conf.c - txs_conf_load: defaults, the ini file, the environment, error messages. */
+/* test_conf.c - txs_conf_load: defaults, the ini file, the environment, the tokens, error
+ * messages. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -92,6 +93,8 @@ START_TEST(defaults_with_env_dsn)
     ck_assert_int_eq(c->listen_port, 7432);
     ck_assert_ptr_null(c->unix_socket);
     ck_assert_ptr_null(c->auth_token);
+    ck_assert_int_eq(c->ntokens, 0);
+    ck_assert_ptr_null(c->tokens);
     ck_assert_int_eq(c->max_clients, 1000);
     ck_assert_int_eq(c->max_sessions_per_client, 1000);
     ck_assert_int_eq(c->max_pipeline, 128);
@@ -332,7 +335,9 @@ static const struct bad_value bad_files[] = {
      "[db.main] pool_sise: unknown key; expected one of: driver, dsn, pool_size, pool_timeout, "
      "pool_recycle, connect_timeout"},
     {"[db.main]\ndsn = x\nPool_Size = 5\n", 3, "Pool_Size: unknown key"},
-    {"[txscop]\nmax_clients = 5\n", 1, "unknown section [txscop]; expected [txscope] or [db.NAME]"},
+    {"[txscop]\nmax_clients = 5\n", 1,
+     "unknown section [txscop]; expected [txscope], [db.NAME] or [tokens]"},
+    {"[token]\nweb = x\n", 1, "unknown section [token]"},
     {"[db.main]\ndsn = x\n[db]\n", 3, "unknown section [db]"},
     {"[db.Main]\ndsn = x\n", 1, "[db.Main]: expected [db.NAME] with NAME 1 to 63 characters"},
     {"[db.]\ndsn = x\n", 1, "[db.]: expected [db.NAME]"},
@@ -343,7 +348,8 @@ static const struct bad_value bad_files[] = {
     {"[db.main]\ndsn = x\n\n[db.main]\npool_size = 2\n", 4,
      "[db.main] appears twice (first on line 1)"},
     {"[db.main]\ndsn = x\ndsn = y\n", 3, "[db.main] dsn: set twice (first on line 2)"},
-    {"max_clients = 5\n[db.main]\ndsn = x\n", 1, "max_clients: a key outside any section"},
+    {"max_clients = 5\n[db.main]\ndsn = x\n", 1,
+     "max_clients: a key outside any section; put it under [txscope], [db.NAME] or [tokens]"},
     {"[db.main]\ndsn = x\npool_size 10\n", 3, "\"pool_size 10\": expected key = value, [section]"},
     {"[db.main\ndsn = x\n", 1, "\"[db.main\": expected key = value, [section]"},
     {"[txscope] junk\n[db.main]\ndsn = x\n", 1, "text after [txscope]"},
@@ -354,6 +360,25 @@ static const struct bad_value bad_files[] = {
     {"[txscope]\n[db.main]\npool_size = 5\n", 2,
      "[db.main] has no dsn: add dsn = ... to it, or set TXSCOPE_DB_MAIN_DSN"},
     {"[db.main]\ndsn = x\n[db.other]\n", 3, "[db.other] has no dsn"},
+    /* [tokens]: names as db names, non-empty secrets, each name once. */
+    {"[tokens]\nWeb = x\n", 2,
+     "[tokens] Web: expected NAME = secret with NAME 1 to 63 characters of a-z, 0-9 and _"},
+    {"[tokens]\nweb-app = x\n", 2, "[tokens] web-app: expected NAME = secret"},
+    {"[tokens]\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = x\n", 2,
+     "expected NAME = secret with NAME 1 to 63 characters"},
+    {"[tokens]\nweb =\n", 2, "[tokens] web = \"\": expected a non-empty secret"},
+    {"[tokens]\nweb = \"\"\n", 2, "[tokens] web = \"\": expected a non-empty secret"},
+    {"[tokens]\nweb = a\nworker = b\n\nweb = c\n", 5, "[tokens] web: set twice (first on line 2)"},
+    {"[tokens]\nweb = a\n[db.main]\ndsn = x\n[tokens]\n", 5,
+     "[tokens] appears twice (first on line 1)"},
+    /* auth_token is the principal default's token: not both. */
+    {"[txscope]\nauth_token = a\n[tokens]\ndefault = b\n" DB_MAIN, 4,
+     "[tokens] default: auth_token (" /* path */},
+    /* One secret, two principals: hello could not tell them apart. */
+    {"[tokens]\nweb = same\nworker = same\n" DB_MAIN, 3,
+     "[tokens] worker: the same secret as [tokens] web ("},
+    {"[txscope]\nauth_token = same\n[tokens]\nweb = same\n" DB_MAIN, 4,
+     "[tokens] web: the same secret as auth_token ("},
 };
 
 START_TEST(bad_file_names_line_and_fix)
@@ -362,6 +387,148 @@ START_TEST(bad_file_names_line_and_fix)
     const char *e = load_err(write_ini(b->ini), no_env);
     ck_assert_has(e, at(b->line));
     ck_assert_has(e, b->says);
+}
+END_TEST
+
+START_TEST(tokens_from_the_file)
+{
+    const char *f = write_ini("[tokens]\n"
+                              "web = s3cret\n"
+                              "worker_2 = \" two words \"\n"
+                              "ops = x;y ; a comment\n" DB_MAIN);
+    txs_conf_t *c = load_ok(f, no_env);
+    ck_assert_ptr_null(c->auth_token);
+    ck_assert_int_eq(c->ntokens, 3);
+    ck_assert_str_eq(c->tokens[0].name, "web");
+    ck_assert_str_eq(c->tokens[0].secret, "s3cret");
+    ck_assert_str_eq(c->tokens[1].name, "worker_2");
+    ck_assert_str_eq(c->tokens[1].secret, " two words ");
+    ck_assert_str_eq(c->tokens[2].name, "ops");
+    ck_assert_str_eq(c->tokens[2].secret, "x;y");
+    txs_conf_free(c);
+    /* An empty [tokens] is no token: no authentication. */
+    c = load_ok(write_ini("[tokens]\n" DB_MAIN), no_env);
+    ck_assert_int_eq(c->ntokens, 0);
+    txs_conf_free(c);
+}
+END_TEST
+
+/* auth_token stays, and is the token of the principal "default", first in the list. */
+START_TEST(auth_token_is_the_default_principal)
+{
+    txs_conf_t *c =
+        load_ok(write_ini("[txscope]\nauth_token = a\n[tokens]\nweb = w\n" DB_MAIN), no_env);
+    ck_assert_str_eq(c->auth_token, "a");
+    ck_assert_int_eq(c->ntokens, 2);
+    ck_assert_str_eq(c->tokens[0].name, "default");
+    ck_assert_str_eq(c->tokens[0].secret, "a");
+    ck_assert_str_eq(c->tokens[1].name, "web");
+    ck_assert_str_eq(c->tokens[1].secret, "w");
+    txs_conf_free(c);
+    /* auth_token alone: one token. */
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_AUTH_TOKEN=t", NULL};
+    c = load_ok(NULL, env);
+    ck_assert_int_eq(c->ntokens, 1);
+    ck_assert_str_eq(c->tokens[0].name, "default");
+    ck_assert_str_eq(c->tokens[0].secret, "t");
+    txs_conf_free(c);
+    /* [tokens] default without auth_token is fine; so is the file's auth_token emptied by
+     * the environment next to it. */
+    char *unset[] = {"TXSCOPE_AUTH_TOKEN=", NULL};
+    c = load_ok(write_ini("[txscope]\nauth_token = a\n[tokens]\ndefault = d\n" DB_MAIN), unset);
+    ck_assert_ptr_null(c->auth_token);
+    ck_assert_int_eq(c->ntokens, 1);
+    ck_assert_str_eq(c->tokens[0].name, "default");
+    ck_assert_str_eq(c->tokens[0].secret, "d");
+    txs_conf_free(c);
+}
+END_TEST
+
+START_TEST(tokens_from_the_environment)
+{
+    const char *f = write_ini("[tokens]\nweb = from-file\nworker = w\n" DB_MAIN);
+    char *env[] = {"TXSCOPE_TOKEN_WEB=from-env", "TXSCOPE_TOKEN_BATCH_JOBS= b ;c",
+                   "TXSCOPE_TOKEN_A=a", NULL};
+    txs_conf_t *c = load_ok(f, env);
+    ck_assert_int_eq(c->ntokens, 4);
+    /* The file's in file order (an override keeps its place), then the environment's. */
+    ck_assert_str_eq(c->tokens[0].name, "web");
+    ck_assert_str_eq(c->tokens[0].secret, "from-env");
+    ck_assert_str_eq(c->tokens[1].name, "worker");
+    ck_assert_str_eq(c->tokens[1].secret, "w");
+    ck_assert_str_eq(c->tokens[2].name, "batch_jobs");
+    ck_assert_str_eq(c->tokens[2].secret, " b ;c"); /* as is: no quotes or comments */
+    ck_assert_str_eq(c->tokens[3].name, "a");
+    txs_conf_free(c);
+    /* No file at all. */
+    char *only_env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_WEB=1", "TXSCOPE_TOKEN_WORKER=2",
+                        NULL};
+    c = load_ok(NULL, only_env);
+    ck_assert_int_eq(c->ntokens, 2);
+    ck_assert_str_eq(c->tokens[0].name, "web");
+    ck_assert_str_eq(c->tokens[1].name, "worker");
+    ck_assert_ptr_null(c->auth_token);
+    txs_conf_free(c);
+}
+END_TEST
+
+/* Errors about tokens say where each came from: the line or the variable. */
+START_TEST(token_conflicts_name_both_origins)
+{
+    char want[400];
+    char *env1[] = {"TXSCOPE_TOKEN_DEFAULT=d", NULL};
+    const char *e = load_err(write_ini("[txscope]\nauth_token = a\n" DB_MAIN), env1);
+    snprintf(want, sizeof want,
+             "TXSCOPE_TOKEN_DEFAULT: [tokens] default: auth_token (%s:2) is already the token "
+             "of the principal default; set one of the two",
+             path);
+    ck_assert_has(e, want);
+
+    char *env2[] = {"TXSCOPE_AUTH_TOKEN=a", NULL};
+    e = load_err(write_ini("[tokens]\ndefault = d\n" DB_MAIN), env2);
+    snprintf(want, sizeof want, "%s:2: [tokens] default: auth_token (TXSCOPE_AUTH_TOKEN)", path);
+    ck_assert_has(e, want);
+
+    char *env3[] = {"TXSCOPE_TOKEN_WORKER=s", NULL};
+    e = load_err(write_ini("[tokens]\nweb = s\n" DB_MAIN), env3);
+    snprintf(want, sizeof want,
+             "TXSCOPE_TOKEN_WORKER: [tokens] worker: the same secret as [tokens] web (%s:2); "
+             "every principal needs its own",
+             path);
+    ck_assert_has(e, want);
+
+    /* An override moves the token's origin to the variable. */
+    char *env4[] = {"TXSCOPE_TOKEN_WEB=s", NULL};
+    e = load_err(write_ini("[tokens]\nworker = s\nweb = t\n" DB_MAIN), env4);
+    ck_assert_has(e, "TXSCOPE_TOKEN_WEB: [tokens] web: the same secret as [tokens] worker (");
+    snprintf(want, sizeof want, "(%s:2)", path);
+    ck_assert_has(e, want);
+}
+END_TEST
+
+/* A secret is never in a message, whatever went wrong around it. */
+START_TEST(token_errors_never_show_the_secret)
+{
+    static const char *const inis[] = {
+        "[tokens]\nweb = hunter2\nweb = hunter2\n",
+        "[tokens]\nweb = hunter2\nworker = hunter2\n" DB_MAIN,
+        "[txscope]\nauth_token = hunter2\n[tokens]\nweb = hunter2\n" DB_MAIN,
+        "[txscope]\nauth_token = hunter2\n[tokens]\ndefault = hunter2x\n" DB_MAIN,
+        "[tokens]\nWEB = hunter2\n",
+    };
+    for (size_t i = 0; i < sizeof inis / sizeof *inis; i++) {
+        const char *e = load_err(write_ini(inis[i]), no_env);
+        ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
+    }
+    char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_A=hunter2", "TXSCOPE_TOKEN_B=hunter2",
+                   NULL};
+    const char *e = load_err(NULL, env);
+    ck_assert_has(e,
+                  "TXSCOPE_TOKEN_B: [tokens] b: the same secret as [tokens] a (TXSCOPE_TOKEN_A)");
+    ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
+    char *bad_name[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_web=hunter2", NULL};
+    e = load_err(NULL, bad_name);
+    ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
 }
 END_TEST
 
@@ -497,6 +664,15 @@ static const struct bad_env {
     {"TXSCOPE_DB_A-B_DSN=x", "TXSCOPE_DB_A-B_DSN: expected TXSCOPE_DB_<NAME>_DSN"},
     {"TXSCOPE_DB_RO_POOL_SIZE=5", "TXSCOPE_DB_RO_POOL_SIZE creates db \"ro\", which has no "
                                   "dsn: set TXSCOPE_DB_RO_DSN too"},
+    {"TXSCOPE_MAX_CLIENT=5", "; or TXSCOPE_TOKEN_<NAME>; or TXSCOPE_CONFIG"},
+    {"TXSCOPE_TOKEN=x", "TXSCOPE_TOKEN: unknown variable"},
+    {"TXSCOPE_TOKEN_=x", "TXSCOPE_TOKEN_: expected TXSCOPE_TOKEN_<NAME> with NAME 1 to 63 "
+                         "characters of A-Z, 0-9 and _ (the [tokens] name upper-cased)"},
+    {"TXSCOPE_TOKEN_Web=x", "TXSCOPE_TOKEN_Web: expected TXSCOPE_TOKEN_<NAME>"},
+    {"TXSCOPE_TOKEN_WEB-APP=x", "TXSCOPE_TOKEN_WEB-APP: expected TXSCOPE_TOKEN_<NAME>"},
+    {"TXSCOPE_TOKEN_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=x",
+     "expected TXSCOPE_TOKEN_<NAME> with NAME 1 to 63"},
+    {"TXSCOPE_TOKEN_WEB=", "TXSCOPE_TOKEN_WEB = \"\": expected a non-empty secret"},
 };
 
 START_TEST(bad_env_names_variable_and_allowed)
@@ -529,6 +705,7 @@ START_TEST(sample_loads_with_the_defaults)
     ck_assert_int_eq(s->listen_port, d->listen_port);
     ck_assert_ptr_null(s->unix_socket);
     ck_assert_ptr_null(s->auth_token);
+    ck_assert_int_eq(s->ntokens, 0); /* the sample's [tokens] is commented out */
     ck_assert_int_eq(s->max_clients, d->max_clients);
     ck_assert_int_eq(s->max_sessions_per_client, d->max_sessions_per_client);
     ck_assert_int_eq(s->max_pipeline, d->max_pipeline);
@@ -558,6 +735,24 @@ static char *slurp(const char *file)
     buf[n] = '\0';
     return buf;
 }
+
+/* The sample's commented [tokens] example loads once uncommented. */
+START_TEST(sample_tokens_example_loads)
+{
+    static const char commented[] = "\n;[tokens]\n;web = change-me\n;worker = change-me-too\n";
+    const char *sample = slurp("conf/txscope.ini");
+    const char *at_example = strstr(sample, commented);
+    ck_assert_msg(at_example != NULL, "no commented [tokens] example in the sample");
+    char text[65536];
+    snprintf(text, sizeof text, "%.*s\n[tokens]\nweb = change-me\nworker = change-me-too\n%s",
+             (int)(at_example - sample), sample, at_example + strlen(commented));
+    txs_conf_t *c = load_ok(write_ini(text), no_env);
+    ck_assert_int_eq(c->ntokens, 2);
+    ck_assert_str_eq(c->tokens[0].name, "web");
+    ck_assert_str_eq(c->tokens[1].name, "worker");
+    txs_conf_free(c);
+}
+END_TEST
 
 /* Every key of the table is in the sample and in docs/configuration.md. */
 START_TEST(every_key_documented)
@@ -610,6 +805,11 @@ Suite *suite_conf(void)
                         sizeof bad_values / sizeof *bad_values);
     tcase_add_test(tc, good_bounds_accepted);
     tcase_add_loop_test(tc, bad_file_names_line_and_fix, 0, sizeof bad_files / sizeof *bad_files);
+    tcase_add_test(tc, tokens_from_the_file);
+    tcase_add_test(tc, auth_token_is_the_default_principal);
+    tcase_add_test(tc, tokens_from_the_environment);
+    tcase_add_test(tc, token_conflicts_name_both_origins);
+    tcase_add_test(tc, token_errors_never_show_the_secret);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, env_overrides_file);
     tcase_add_test(tc, env_creates_dbs_after_file_dbs_in_envp_order);
@@ -618,6 +818,7 @@ Suite *suite_conf(void)
                         sizeof bad_envs / sizeof *bad_envs);
     tcase_add_test(tc, errbuf_may_be_null);
     tcase_add_test(tc, sample_loads_with_the_defaults);
+    tcase_add_test(tc, sample_tokens_example_loads);
     tcase_add_test(tc, every_key_documented);
     tcase_add_test(tc, key_table_marks_restart_only_keys);
     suite_add_tcase(s, tc);

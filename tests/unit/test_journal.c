@@ -147,6 +147,7 @@ START_TEST(test_pending_without_history_and_cancel)
     answer_t a = {.w.cb = on_answer}, b = {.w.cb = on_answer};
     ck_assert_int_eq(txs_journal_lookup(j, "c", 1, &a.w), TXS_OUTCOME_PENDING);
     ck_assert_int_eq(txs_journal_lookup(j, "c", 1, &b.w), TXS_OUTCOME_PENDING);
+    ck_assert_int_eq(txs_journal_lookup(j, "c", 1, NULL), TXS_OUTCOME_PENDING); /* a peek */
     txs_journal_cancel_wait(&a.w); /* its asker went away */
     txs_journal_cancel_wait(&a.w); /* twice is harmless */
     txs_journal_record(j, "c", TXS_OUTCOME_UNKNOWN, true, 2);

@@ -801,13 +801,19 @@ static void done_control(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
     case TXS_STEP_SAVEPOINT:
         add_savepoint(s, r->name);
         break;
-    case TXS_STEP_RELEASE:
-        drop_savepoints_from(s, find_savepoint(s, r->name));
+    case TXS_STEP_RELEASE: {
+        int i = find_savepoint(s, r->name); /* found when the request started */
+        if (i >= 0)
+            drop_savepoints_from(s, i);
         break;
-    case TXS_STEP_ROLLBACK_TO:
-        drop_savepoints_from(s, find_savepoint(s, r->name) + 1);
+    }
+    case TXS_STEP_ROLLBACK_TO: {
+        int i = find_savepoint(s, r->name);
+        if (i >= 0)
+            drop_savepoints_from(s, i + 1);
         s->tx = TXS_TX_OPEN;
         break;
+    }
     default:
         break;
     }

@@ -163,6 +163,7 @@ typedef struct loader {
     token_meta_t *tmeta; /* parallel to conf->tokens, which holds only named ones until
                             finish_tokens() puts auth_token in front */
     int tokcap;
+    int ntok; /* named tokens so far: conf->ntokens until auth_token joins them */
     const char *path;
     char *text;      /* the whole file */
     const char *pos; /* the next line to hand to inih */
@@ -554,10 +555,11 @@ static char *unquote(const char **value)
     return copy;
 }
 
-static int find_token(const txs_conf_t *conf, const char *name)
+/* While loading, the named tokens are tokens[0..ld->ntok) with tmeta parallel to them. */
+static int find_token(const loader_t *ld, const char *name)
 {
-    for (int i = 0; i < conf->ntokens; i++)
-        if (strcmp(conf->tokens[i].name, name) == 0)
+    for (int i = 0; i < ld->ntok; i++)
+        if (strcmp(ld->conf->tokens[i].name, name) == 0)
             return i;
     return -1;
 }
@@ -566,18 +568,20 @@ static int find_token(const txs_conf_t *conf, const char *name)
 static void set_token(loader_t *ld, const char *name, const char *secret, int line, const char *var)
 {
     txs_conf_t *c = ld->conf;
-    int i = find_token(c, name);
+    int i = find_token(ld, name);
     if (i < 0) {
-        if (c->ntokens == ld->tokcap) {
+        if (ld->ntok >= ld->tokcap) {
             ld->tokcap = ld->tokcap ? 2 * ld->tokcap : 4;
             c->tokens = txs_xrealloc(c->tokens, (size_t)ld->tokcap * sizeof *c->tokens);
             ld->tmeta = txs_xrealloc(ld->tmeta, (size_t)ld->tokcap * sizeof *ld->tmeta);
         }
-        i = c->ntokens++;
+        i = ld->ntok++;
+        c->ntokens = ld->ntok;
         memset(&c->tokens[i], 0, sizeof c->tokens[i]);
         memset(&ld->tmeta[i], 0, sizeof ld->tmeta[i]);
         snprintf(c->tokens[i].name, sizeof c->tokens[i].name, "%s", name);
     }
+    assert(ld->tmeta); /* grown with tokens above */
     set_string(&c->tokens[i].secret, secret);
     free(ld->tmeta[i].var);
     ld->tmeta[i].line = line;
@@ -594,7 +598,7 @@ static void on_token(loader_t *ld, const char *name, const char *value)
              ld->path, ld->lineno, name, TXS_CONF_NAME_MAX);
         return;
     }
-    int i = find_token(ld->conf, name);
+    int i = find_token(ld, name);
     if (i >= 0) {
         fail(ld, "%s:%d: [tokens] %s: set twice (first on line %d)", ld->path, ld->lineno, name,
              ld->tmeta[i].line);

@@ -1,6 +1,6 @@
-/* journal.c - the outcome journal: a hash of ctx -> how its last transaction ended, kept
- * in the order entries were last touched, so that the oldest go first when the journal is
- * full or their time is up. */
+/* journal.c - the outcome journal: a hash of ctx -> how its last transaction ended, and a
+ * list of the entries in the order they were last touched, so that the oldest go first
+ * when the journal is full or their time is up. */
 #include "daemon/journal.h"
 
 #include <stdlib.h>
@@ -10,7 +10,8 @@
 #include "protocol/buf.h"
 
 struct txs_journal_entry {
-    UT_hash_handle hh; /* uthash keeps insertion order: re-adding moves to the end */
+    UT_hash_handle hh;                  /* in txs_journal.entries, by ctx */
+    txs_journal_entry_t *older, *newer; /* in txs_journal's age list */
     uint64_t ended_at;
     txs_outcome_t outcome; /* NOT_FOUND while only a pending commit is known */
     unsigned pending;      /* commits under way */
@@ -19,8 +20,10 @@ struct txs_journal_entry {
 };
 
 struct txs_journal {
-    UT_hash_handle hh; /* in txs_journals.by_principal */
+    UT_hash_handle hh;   /* in txs_journals.by_principal */
+    txs_journal_t *next; /* txs_journals.all */
     txs_journal_entry_t *entries;
+    txs_journal_entry_t *oldest, *newest;
     size_t max_entries;
     uint64_t ttl_ms;
     char principal[];
@@ -28,6 +31,7 @@ struct txs_journal {
 
 struct txs_journals {
     txs_journal_t *by_principal;
+    txs_journal_t *all;
     size_t max_entries;
     uint64_t ttl_ms;
 };
@@ -57,9 +61,34 @@ txs_journals_t *txs_journals_create(size_t max_entries, uint64_t ttl_ms)
     return js;
 }
 
+static void unlink_entry(txs_journal_t *j, txs_journal_entry_t *e)
+{
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        j->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        j->newest = e->older;
+    e->older = e->newer = NULL;
+}
+
+static void link_newest(txs_journal_t *j, txs_journal_entry_t *e)
+{
+    e->older = j->newest;
+    e->newer = NULL;
+    if (j->newest)
+        j->newest->newer = e;
+    else
+        j->oldest = e;
+    j->newest = e;
+}
+
 static void entry_free(txs_journal_t *j, txs_journal_entry_t *e)
 {
     HASH_DEL(j->entries, e);
+    unlink_entry(j, e);
     free(e);
 }
 
@@ -67,18 +96,23 @@ void txs_journals_free(txs_journals_t *js)
 {
     if (!js)
         return;
-    txs_journal_t *j, *jtmp;
-    HASH_ITER(hh, js->by_principal, j, jtmp)
-    {
-        txs_journal_entry_t *e, *etmp;
-        HASH_ITER(hh, j->entries, e, etmp)
-        {
+    /* The hash tables go first (HASH_CLEAR reads only their head), then the items, by
+     * the lists that hold them all. */
+    HASH_CLEAR(hh, js->by_principal);
+    txs_journal_t *j = js->all;
+    while (j) {
+        txs_journal_t *jnext = j->next;
+        HASH_CLEAR(hh, j->entries);
+        txs_journal_entry_t *e = j->oldest;
+        while (e) {
+            txs_journal_entry_t *enext = e->newer;
             for (txs_journal_waiter_t *w = e->waiters; w; w = w->next)
                 w->entry = NULL;
-            entry_free(j, e);
+            free(e);
+            e = enext;
         }
-        HASH_DEL(js->by_principal, j);
         free(j);
+        j = jnext;
     }
     free(js);
 }
@@ -95,6 +129,8 @@ txs_journal_t *txs_journals_get(txs_journals_t *js, const char *principal)
     j->max_entries = js->max_entries;
     j->ttl_ms = js->ttl_ms;
     HASH_ADD_KEYPTR(hh, js->by_principal, j->principal, len, j);
+    j->next = js->all;
+    js->all = j;
     return j;
 }
 
@@ -107,15 +143,17 @@ static bool expired(const txs_journal_t *j, const txs_journal_entry_t *e, uint64
  * journal holds more than max_entries. A pending entry stays: its commit has not ended. */
 static void trim(txs_journal_t *j, uint64_t now)
 {
-    txs_journal_entry_t *e, *tmp;
-    HASH_ITER(hh, j->entries, e, tmp)
-    {
-        if (e->pending)
-            continue;
-        if (expired(j, e, now) || HASH_COUNT(j->entries) > j->max_entries)
+    txs_journal_entry_t *e = j->oldest;
+    while (e) {
+        txs_journal_entry_t *next = e->newer;
+        if (!e->pending) {
+            if (!expired(j, e, now) && HASH_COUNT(j->entries) <= j->max_entries)
+                break; /* the rest were touched later */
             entry_free(j, e);
-        else
-            break; /* the rest were touched later */
+            if (!j->entries)
+                break; /* the hash and the list hold the same entries */
+        }
+        e = next;
     }
 }
 
@@ -126,19 +164,20 @@ static txs_journal_entry_t *find(txs_journal_t *j, const char *ctx)
     return e;
 }
 
-/* The entry of ctx, made if need be, moved to the end of the order. */
+/* The entry of ctx, made if need be, moved to the newest end of the order. */
 static txs_journal_entry_t *touch(txs_journal_t *j, const char *ctx)
 {
     txs_journal_entry_t *e = find(j, ctx);
     if (e) {
-        HASH_DEL(j->entries, e);
+        unlink_entry(j, e);
     } else {
         size_t len = strlen(ctx);
         e = txs_xcalloc(1, sizeof *e + len + 1);
         memcpy(e->ctx, ctx, len + 1);
         e->outcome = TXS_OUTCOME_NOT_FOUND;
+        HASH_ADD_KEYPTR(hh, j->entries, e->ctx, len, e);
     }
-    HASH_ADD_KEYPTR(hh, j->entries, e->ctx, strlen(e->ctx), e);
+    link_newest(j, e);
     return e;
 }
 

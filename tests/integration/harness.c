@@ -315,6 +315,42 @@ long long th_wait_no_backends(PGconn *pg, const th_daemon_t *d, const char *extr
     return th_wait_zero(pg, sql, ms);
 }
 
+void th_pg_terminate(PGconn *pg, long pid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "select pg_terminate_backend(%ld)::int", pid);
+    ck_assert_int_eq(th_pg_long(pg, sql), 1);
+    snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where pid = %ld", pid);
+    ck_assert(th_wait_zero(pg, sql, 5000) >= 0);
+}
+
+void th_make_table(PGconn *pg, const char *t)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "drop table if exists %s; create table %s(id int primary key)", t, t);
+    th_pg_exec(pg, sql);
+}
+
+long th_count_rows(PGconn *pg, const char *t)
+{
+    char sql[120];
+    snprintf(sql, sizeof sql, "select count(*) from %s", t);
+    return th_pg_long(pg, sql);
+}
+
+void th_slow_commit_table(PGconn *pg, const char *t, int secs)
+{
+    char sql[900];
+    snprintf(sql, sizeof sql,
+             "drop table if exists %s; create table %s(id int);"
+             "create or replace function %s_slow() returns trigger language plpgsql as "
+             "$$ begin if new.id = 1 then perform pg_sleep(%d); end if; return null; end $$;"
+             "create constraint trigger %s_trg after insert on %s deferrable initially deferred "
+             "for each row execute function %s_slow()",
+             t, t, t, secs, t, t, t);
+    th_pg_exec(pg, sql);
+}
+
 static void slurp(int fd, char *buf, size_t cap)
 {
     size_t n = 0;

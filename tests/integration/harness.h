@@ -63,6 +63,15 @@ long th_daemon_backends(PGconn *pg, const th_daemon_t *d, const char *extra_wher
 long long th_wait_zero(PGconn *pg, const char *sql, int ms);
 /* th_wait_zero on th_daemon_backends(pg, d, extra_where). */
 long long th_wait_no_backends(PGconn *pg, const th_daemon_t *d, const char *extra_where, int ms);
+/* pg_terminate_backend(pid), then wait until it is gone from pg_stat_activity. */
+void th_pg_terminate(PGconn *pg, long pid);
+/* A fresh table t(id int primary key). */
+void th_make_table(PGconn *pg, const char *t);
+/* select count(*) from t. */
+long th_count_rows(PGconn *pg, const char *t);
+/* A fresh table t(id int) whose COMMIT sleeps `secs` (a deferred constraint trigger) when
+ * row id 1 is in the transaction; other rows commit at once. */
+void th_slow_commit_table(PGconn *pg, const char *t, int secs);
 
 /* A program run to completion: exit status (128+signal when killed) and output. */
 typedef struct th_run {

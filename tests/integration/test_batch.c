@@ -8,20 +8,6 @@
 
 Suite *suite_batch(void);
 
-static void make_table(PGconn *pg, const char *t)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "drop table if exists %s; create table %s(id int primary key)", t, t);
-    th_pg_exec(pg, sql);
-}
-
-static long count_of(PGconn *pg, const char *t)
-{
-    char sql[100];
-    snprintf(sql, sizeof sql, "select count(*) from %s", t);
-    return th_pg_long(pg, sql);
-}
-
 /* A batch request of n inserts into t, ids first..first+n-1, except that statement
  * `dup_at` (-1: none) inserts `first` again. */
 static char *inserts(const char *ctx, const char *t, int first, int n, int dup_at)
@@ -52,7 +38,7 @@ START_TEST(batch_is_its_own_transaction)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_b1");
+    th_make_table(pg, "t_b1");
     txscope_conn_t *c = th_connect(&d);
 
     cJSON *r = th_call(c, "{\"op\":\"batch\",\"ctx\":\"b\",\"id\":\"x\",\"statements\":["
@@ -78,7 +64,7 @@ START_TEST(batch_is_its_own_transaction)
         "n");
     free(txt);
     cJSON_Delete(r);
-    ck_assert_int_eq(count_of(pg, "t_b1"), 3);
+    ck_assert_int_eq(th_count_rows(pg, "t_b1"), 3);
     /* The backend went back to the pool, clean. */
     ck_assert_int_ge(th_wait_no_backends(pg, &d, "state <> 'idle'", T_TIMEOUT), 0);
 
@@ -115,7 +101,7 @@ START_TEST(batch_of_50_is_one_round_trip)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_b2");
+    th_make_table(pg, "t_b2");
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"w\",\"sql\":\"select 1\"}"), "warm up");
     th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"w\"}"), "warm up");
@@ -142,7 +128,7 @@ START_TEST(batch_of_50_is_one_round_trip)
             "batch: 50 inserts as single queries in one transaction took %lld ms; as one "
             "batch %lld ms\n",
             singles, batch);
-    ck_assert_int_eq(count_of(pg, "t_b2"), 100);
+    ck_assert_int_eq(th_count_rows(pg, "t_b2"), 100);
 
     txscope_close(c);
     PQfinish(pg);
@@ -156,7 +142,7 @@ START_TEST(batch_failure_rolls_back_and_names_the_statement)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_b3");
+    th_make_table(pg, "t_b3");
     txscope_conn_t *c = th_connect(&d);
 
     char *req = inserts("b", "t_b3", 1, 50, 29);
@@ -172,13 +158,13 @@ START_TEST(batch_failure_rolls_back_and_names_the_statement)
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     free(txt);
     cJSON_Delete(r);
-    ck_assert_int_eq(count_of(pg, "t_b3"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_b3"), 0);
     /* The connection went back clean: nothing is left in a transaction. */
     ck_assert_int_ge(th_wait_no_backends(pg, &d, "state <> 'idle'", T_TIMEOUT), 0);
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"insert into t_b3 values "
                             "(1)\",\"autocommit\":true}"),
                  "the session goes on");
-    ck_assert_int_eq(count_of(pg, "t_b3"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_b3"), 1);
 
     /* Transaction control in a statement is refused before anything runs, with its
      * index; so is a malformed statement. */
@@ -190,7 +176,7 @@ START_TEST(batch_failure_rolls_back_and_names_the_statement)
                    "08P01", "a statement without sql");
     th_expect_code(th_call(c, "{\"op\":\"batch\",\"ctx\":\"b\",\"statements\":{}}"), "08P01",
                    "statements not an array");
-    ck_assert_int_eq(count_of(pg, "t_b3"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_b3"), 1);
 
     txscope_close(c);
     PQfinish(pg);
@@ -205,7 +191,7 @@ START_TEST(batch_joins_the_open_transaction)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_b4");
+    th_make_table(pg, "t_b4");
     txscope_conn_t *c = th_connect(&d);
 
     /* begin, then a batch as the first statement: BEGIN travels with it. */
@@ -216,9 +202,9 @@ START_TEST(batch_joins_the_open_transaction)
     ck_assert_str_eq(txscope_reply_tx_state(r), "open");
     ck_assert_int_eq(txscope_reply_tx_depth(r), 1);
     th_expect_ok(r, "batch in tx");
-    ck_assert_int_eq(count_of(pg, "t_b4"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_b4"), 0);
     th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"j\"}"), "rollback");
-    ck_assert_int_eq(count_of(pg, "t_b4"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_b4"), 0);
 
     /* After a query; then commit. */
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"insert into t_b4 values "
@@ -228,7 +214,7 @@ START_TEST(batch_joins_the_open_transaction)
     th_expect_ok(th_call(c, "%s", req), "batch after a query");
     free(req);
     th_expect_ok(th_call(c, "{\"op\":\"commit\",\"ctx\":\"j\"}"), "commit");
-    ck_assert_int_eq(count_of(pg, "t_b4"), 3);
+    ck_assert_int_eq(th_count_rows(pg, "t_b4"), 3);
 
     /* A failing batch in a transaction: failed, with the index, until rollback. */
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"insert into t_b4 values "
@@ -244,7 +230,7 @@ START_TEST(batch_joins_the_open_transaction)
                               "\"select 1\"}]}"),
                    "25P02", "batch in a failed tx");
     th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"j\"}"), "rollback");
-    ck_assert_int_eq(count_of(pg, "t_b4"), 3);
+    ck_assert_int_eq(th_count_rows(pg, "t_b4"), 3);
 
     /* In a nested level: rolling the level back undoes the batch. */
     th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"j\"}"), "begin");
@@ -263,7 +249,7 @@ START_TEST(batch_joins_the_open_transaction)
                               "\"statements\":[{\"sql\":\"select 1\"}]}"),
                    "25001", "isolation of a joining batch");
     th_expect_ok(th_call(c, "{\"op\":\"commit\",\"ctx\":\"j\"}"), "commit");
-    ck_assert_int_eq(count_of(pg, "t_b4"), 4);
+    ck_assert_int_eq(th_count_rows(pg, "t_b4"), 4);
     ck_assert_int_eq(th_pg_long(pg, "select max(id) from t_b4"), 40);
 
     txscope_close(c);
@@ -279,7 +265,7 @@ START_TEST(close_during_a_batch_rolls_back)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_b5");
+    th_make_table(pg, "t_b5");
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"k\"}"), "begin");
     th_send(c, "{\"op\":\"batch\",\"ctx\":\"k\",\"statements\":[{\"sql\":\"insert into t_b5 "
@@ -293,7 +279,7 @@ START_TEST(close_during_a_batch_rolls_back)
     txscope_close(c);
     ck_assert_int_ge(th_wait_no_backends(pg, &d, "state <> 'idle'", T_TIMEOUT), 0);
     ck_assert_int_lt(th_now_ms() - t0, 5000);
-    ck_assert_int_eq(count_of(pg, "t_b5"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_b5"), 0);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }

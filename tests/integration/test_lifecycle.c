@@ -13,12 +13,7 @@ Suite *suite_lifecycle(void);
 
 static void terminate(PGconn *pg, long pid)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where pid = %ld", pid);
-    char kill[120];
-    snprintf(kill, sizeof kill, "select pg_terminate_backend(%ld)::int", pid);
-    ck_assert_int_eq(th_pg_long(pg, kill), 1);
-    ck_assert(th_wait_zero(pg, sql, 5000) >= 0);
+    th_pg_terminate(pg, pid);
     th_sleep_ms(100); /* let the daemon's idle poll see the FATAL and the EOF */
 }
 
@@ -225,19 +220,6 @@ START_TEST(backend_dies_between_statements_end)
 }
 END_TEST
 
-static void slow_commit_table(PGconn *pg, const char *t)
-{
-    char sql[800];
-    snprintf(sql, sizeof sql,
-             "drop table if exists %s; create table %s(id int);"
-             "create or replace function %s_slow() returns trigger language plpgsql as "
-             "$$ begin perform pg_sleep(3); return null; end $$;"
-             "create constraint trigger %s_trg after insert on %s deferrable initially deferred "
-             "for each row execute function %s_slow()",
-             t, t, t, t, t, t);
-    th_pg_exec(pg, sql);
-}
-
 /* The backend is killed while COMMIT runs: 08007, idle, the session goes on, and the
  * pool is healthy afterwards. */
 START_TEST(backend_killed_during_commit)
@@ -246,7 +228,7 @@ START_TEST(backend_killed_during_commit)
     th_daemon_t d;
     th_daemon_start(&d, env);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_r4");
+    th_slow_commit_table(pg, "t_r4", 3);
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r4 values (1)\"}"),
@@ -358,7 +340,7 @@ START_TEST(sigterm_during_commit)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_r7");
+    th_slow_commit_table(pg, "t_r7", 3);
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_r7 values (1)\"}"),

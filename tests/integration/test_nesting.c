@@ -45,13 +45,6 @@ static void expect_ids(PGconn *pg, const char *t, const char *want)
     free(got);
 }
 
-static void make_table(PGconn *pg, const char *t)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "drop table if exists %s; create table %s(id int primary key)", t, t);
-    th_pg_exec(pg, sql);
-}
-
 /* How many times PostgreSQL ran a statement whose text is `query` (pg_stat_statements). */
 static long stmt_calls(PGconn *pg, const char *query)
 {
@@ -68,7 +61,7 @@ START_TEST(joined_levels_commit_once)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n1");
+    th_make_table(pg, "t_n1");
     th_pg_exec(pg, "create extension if not exists pg_stat_statements");
     th_pg_exec(pg, "select pg_stat_statements_reset()");
     txscope_conn_t *c = th_connect(&d);
@@ -102,7 +95,7 @@ START_TEST(joined_inner_rollback_makes_the_session_inactive)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n2");
+    th_make_table(pg, "t_n2");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"j\"}");
@@ -153,7 +146,7 @@ START_TEST(nested_level_rollback_undoes_only_its_work)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n3");
+    th_make_table(pg, "t_n3");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1,
@@ -186,7 +179,7 @@ START_TEST(nested_level_rollback_clears_the_failure)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n4");
+    th_make_table(pg, "t_n4");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"f\"}");
@@ -217,7 +210,7 @@ START_TEST(mixed_levels)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n5");
+    th_make_table(pg, "t_n5");
     txscope_conn_t *c = th_connect(&d);
 
     /* A joined level inside a savepoint: its commit only closes it; rolling back the
@@ -269,7 +262,7 @@ START_TEST(begin_variants)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n6");
+    th_make_table(pg, "t_n6");
     txscope_conn_t *c = th_connect(&d);
 
     /* nested with nothing open: the transaction and a savepoint in it, as SQLAlchemy's
@@ -333,7 +326,7 @@ START_TEST(named_savepoints)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n7");
+    th_make_table(pg, "t_n7");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"n\"}");
@@ -402,7 +395,7 @@ START_TEST(rollback_to_clears_the_failure)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n8");
+    th_make_table(pg, "t_n8");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1,
@@ -434,7 +427,7 @@ START_TEST(close_with_levels_open_rolls_back)
     th_daemon_t d;
     th_daemon_start(&d, env);
     PGconn *pg = th_pg();
-    make_table(pg, "t_n9");
+    th_make_table(pg, "t_n9");
     txscope_conn_t *c = th_connect(&d);
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"g\",\"sql\":\"insert into t_n9 values (1)\"}");

@@ -46,38 +46,6 @@ static void insert(txscope_conn_t *c, const char *ctx, const char *table, int id
                  "insert");
 }
 
-static long count_rows(PGconn *pg, const char *table)
-{
-    char sql[120];
-    snprintf(sql, sizeof sql, "select count(*) from %s", table);
-    return th_pg_long(pg, sql);
-}
-
-/* pg_terminate_backend, and wait until the backend is gone from pg_stat_activity. */
-static void kill_backend(PGconn *pg, long pid)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "select pg_terminate_backend(%ld)::int", pid);
-    ck_assert_int_eq(th_pg_long(pg, sql), 1);
-    snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where pid = %ld", pid);
-    ck_assert(th_wait_zero(pg, sql, 5000) >= 0);
-}
-
-/* A table whose COMMIT sleeps `secs` (a deferred constraint trigger) when row id 1 is in
- * the transaction; other rows commit at once. */
-static void slow_commit_table(PGconn *pg, const char *t, int secs)
-{
-    char sql[900];
-    snprintf(sql, sizeof sql,
-             "drop table if exists %s; create table %s(id int);"
-             "create or replace function %s_slow() returns trigger language plpgsql as "
-             "$$ begin if new.id = 1 then perform pg_sleep(%d); end if; return null; end $$;"
-             "create constraint trigger %s_trg after insert on %s deferrable initially deferred "
-             "for each row execute function %s_slow()",
-             t, t, t, secs, t, t, t);
-    th_pg_exec(pg, sql);
-}
-
 /* Poll the outcome of ctx (e.g. while a departed client's session winds down) until it
  * is no longer not_found; returns it (caller frees). */
 static char *outcome_when_known(txscope_conn_t *c, const char *ctx, int ms)
@@ -207,7 +175,7 @@ START_TEST(outcome_values)
     for (size_t i = 0; i < sizeof ctxs / sizeof *ctxs; i++)
         expect_outcome(c2, ctxs[i], want[i]);
 
-    ck_assert_int_eq(count_rows(pg, "t_o1"), 7); /* 1, 10, 20, 22, 30, 40, 41 */
+    ck_assert_int_eq(th_count_rows(pg, "t_o1"), 7); /* 1, 10, 20, 22, 30, 40, 41 */
     txscope_close(c);
     txscope_close(c2);
     PQfinish(pg);
@@ -257,7 +225,7 @@ START_TEST(disconnect_right_after_commit)
     txscope_conn_t *b = th_connect(&d);
     /* The commit line reached the daemon before b connected: it is known (or pending). */
     expect_outcome(b, "k", "committed");
-    ck_assert_int_eq(count_rows(pg, "t_o3"), 3);
+    ck_assert_int_eq(th_count_rows(pg, "t_o3"), 3);
 
     /* gone with the transaction open */
     txscope_conn_t *e = th_connect(&d);
@@ -267,7 +235,7 @@ START_TEST(disconnect_right_after_commit)
     ck_assert_str_eq(o, "rolled_back");
     free(o);
     ck_assert(th_wait_no_backends(pg, &d, "state like 'idle in transaction%'", 5000) >= 0);
-    ck_assert_int_eq(count_rows(pg, "t_o3"), 3);
+    ck_assert_int_eq(th_count_rows(pg, "t_o3"), 3);
     txscope_close(b);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -281,7 +249,7 @@ START_TEST(disconnect_during_slow_commit_outcome_waits)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o4", 1);
+    th_slow_commit_table(pg, "t_o4", 1);
     txscope_conn_t *a = th_connect(&d);
     /* an older transaction of k rolled back: that must not be the answer */
     insert(a, "k", "t_o4", 3);
@@ -297,7 +265,7 @@ START_TEST(disconnect_during_slow_commit_outcome_waits)
     ck_assert_str_eq(o, "committed");
     free(o);
     ck_assert_msg(took >= 500, "outcome answered after %lld ms, before the commit ended", took);
-    ck_assert_int_eq(count_rows(pg, "t_o4"), 2);
+    ck_assert_int_eq(th_count_rows(pg, "t_o4"), 2);
     txscope_close(b);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -311,7 +279,7 @@ START_TEST(outcome_waiter_leaves_before_commit_ends)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o5", 1);
+    th_slow_commit_table(pg, "t_o5", 1);
     txscope_conn_t *a = th_connect(&d);
     insert(a, "k", "t_o5", 1);
     int64_t cid = th_send(a, "{\"op\":\"commit\",\"ctx\":\"k\"}");
@@ -326,7 +294,7 @@ START_TEST(outcome_waiter_leaves_before_commit_ends)
     expect_outcome(a, "k", "committed");
     txscope_conn_t *c = th_connect(&d);
     expect_outcome(c, "k", "committed");
-    ck_assert_int_eq(count_rows(pg, "t_o5"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_o5"), 1);
     txscope_close(a);
     txscope_close(c);
     PQfinish(pg);
@@ -341,7 +309,7 @@ START_TEST(killed_during_commit_outcome_unknown)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o6", 3);
+    th_slow_commit_table(pg, "t_o6", 3);
     txscope_conn_t *c = th_connect(&d);
     insert(c, "k", "t_o6", 1);
     long pid = th_backend_pid(c, "k", false);
@@ -370,7 +338,7 @@ START_TEST(killed_during_commit_outcome_unknown)
                   "commit killed: %s", txscope_last_line(c));
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_code(r, "08007", "commit killed");
-    ck_assert_int_eq(count_rows(pg, "t_o6"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_o6"), 0);
     char *o = outcome_of(c, "k");
     ck_assert_msg(strcmp(o, "unknown") == 0 || strcmp(o, "rolled_back") == 0,
                   "outcome after a killed commit: %s", o);
@@ -395,7 +363,7 @@ START_TEST(outcome_waits_for_running_autocommit)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o10", 1);
+    th_slow_commit_table(pg, "t_o10", 1);
     txscope_conn_t *a = th_connect(&d);
     int64_t id = th_send(a, "{\"op\":\"query\",\"ctx\":\"ac\",\"sql\":\"insert into t_o10 values "
                             "(1)\",\"autocommit\":true}");
@@ -410,7 +378,7 @@ START_TEST(outcome_waits_for_running_autocommit)
     cJSON *r = txscope_wait(a, id, T_TIMEOUT);
     ck_assert_ptr_nonnull(r);
     th_expect_ok(r, "slow autocommit");
-    ck_assert_int_eq(count_rows(pg, "t_o10"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_o10"), 1);
     txscope_close(a);
     txscope_close(b);
     PQfinish(pg);
@@ -424,7 +392,7 @@ START_TEST(disconnect_during_own_tx_batch)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o11", 1);
+    th_slow_commit_table(pg, "t_o11", 1);
     txscope_conn_t *a = th_connect(&d);
     th_send(a, "{\"op\":\"batch\",\"ctx\":\"bk\",\"statements\":[{\"sql\":\"insert into t_o11 "
                "values (1)\"},{\"sql\":\"insert into t_o11 values (2)\"}]}");
@@ -432,7 +400,7 @@ START_TEST(disconnect_during_own_tx_batch)
     txscope_close(a);
     txscope_conn_t *b = th_connect(&d);
     expect_outcome(b, "bk", "committed");
-    ck_assert_int_eq(count_rows(pg, "t_o11"), 2);
+    ck_assert_int_eq(th_count_rows(pg, "t_o11"), 2);
     txscope_close(b);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -459,7 +427,7 @@ START_TEST(disconnect_with_commit_queued)
     free(o);
     ck_assert(th_wait_no_backends(pg, &d, "(state like 'idle in transaction%' or state = 'active')",
                                   5000) >= 0);
-    ck_assert_int_eq(count_rows(pg, "t_o12"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_o12"), 0);
     txscope_close(b);
     PQfinish(pg);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -474,7 +442,7 @@ START_TEST(killed_during_autocommit_and_batch_commit)
     th_daemon_t d;
     th_daemon_start(&d, env);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o13", 3);
+    th_slow_commit_table(pg, "t_o13", 3);
     txscope_conn_t *c = th_connect(&d);
     const char *reqs[] = {
         "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_o13 values (1)\","
@@ -497,7 +465,7 @@ START_TEST(killed_during_autocommit_and_batch_commit)
         ck_assert_msg(strcmp(o, "unknown") == 0 || strcmp(o, "rolled_back") == 0, "%s: outcome %s",
                       reqs[i], o);
         free(o);
-        ck_assert_int_eq(count_rows(pg, "t_o13"), 0);
+        ck_assert_int_eq(th_count_rows(pg, "t_o13"), 0);
     }
     txscope_close(c);
     PQfinish(pg);
@@ -512,7 +480,7 @@ START_TEST(sigterm_while_outcome_waits)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     PGconn *pg = th_pg();
-    slow_commit_table(pg, "t_o14", 1);
+    th_slow_commit_table(pg, "t_o14", 1);
     txscope_conn_t *a = th_connect(&d);
     insert(a, "k", "t_o14", 1);
     th_send(a, "{\"op\":\"commit\",\"ctx\":\"k\"}");
@@ -520,7 +488,7 @@ START_TEST(sigterm_while_outcome_waits)
     th_send(b, "{\"op\":\"outcome\",\"ctx\":\"k\"}");
     th_sleep_ms(200);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
-    ck_assert_int_eq(count_rows(pg, "t_o14"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_o14"), 1);
     txscope_close(a);
     txscope_close(b);
     PQfinish(pg);
@@ -541,7 +509,7 @@ START_TEST(backend_lost_between_statements_frees_the_slot)
     txscope_conn_t *b = th_connect(&d);
     insert(a, "a", "t_o7", 1);
     long pid = th_backend_pid(a, "a", false);
-    kill_backend(pg, pid);
+    th_pg_terminate(pg, pid);
     long long t0 = th_now_ms();
     cJSON *r =
         th_call(b, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"select 7\",\"autocommit\":true}");
@@ -570,7 +538,7 @@ START_TEST(backend_lost_between_statements_frees_the_slot)
     th_expect_ok(r, "rollback after loss");
     expect_outcome(a, "a", "rolled_back");
     expect_outcome(b, "a", "rolled_back");
-    ck_assert_int_eq(count_rows(pg, "t_o7"), 0);
+    ck_assert_int_eq(th_count_rows(pg, "t_o7"), 0);
     th_expect_ok(th_call(a, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select 1\"}"), "again");
     th_expect_ok(th_call(a, "{\"op\":\"end\",\"ctx\":\"a\"}"), "end");
     txscope_close(a);
@@ -594,7 +562,7 @@ START_TEST(backend_lost_between_statements_serves_pool_waiter)
     int64_t id = th_send(b, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"select 8\"}");
     th_sleep_ms(300);
     long long t0 = th_now_ms();
-    kill_backend(pg, pid);
+    th_pg_terminate(pg, pid);
     cJSON *r = txscope_wait(b, id, T_TIMEOUT);
     long long took = th_now_ms() - t0;
     ck_assert_ptr_nonnull(r);
@@ -625,7 +593,7 @@ START_TEST(backend_lost_first_request_of_each_kind)
         "{\"op\":\"savepoint\",\"ctx\":\"k\",\"name\":\"s1\"}",
     };
     for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
-        kill_backend(pg, th_backend_pid(c, "k", false));
+        th_pg_terminate(pg, th_backend_pid(c, "k", false));
         th_sleep_ms(100);
         cJSON *r = th_call(c, "%s", reqs[i]);
         ck_assert_msg(txscope_reply_tx_state(r) && strcmp(txscope_reply_tx_state(r), "failed") == 0,
@@ -637,7 +605,7 @@ START_TEST(backend_lost_first_request_of_each_kind)
     }
     /* rollback_to a savepoint made before the loss: the transaction is gone all the same */
     th_expect_ok(th_call(c, "{\"op\":\"savepoint\",\"ctx\":\"k\",\"name\":\"s2\"}"), "savepoint");
-    kill_backend(pg, th_backend_pid(c, "k", false));
+    th_pg_terminate(pg, th_backend_pid(c, "k", false));
     th_sleep_ms(100);
     const char *rb = "{\"op\":\"rollback_to\",\"ctx\":\"k\",\"name\":\"s2\"}";
     th_expect_code(th_call(c, "%s", rb), "08006", "rollback_to after the loss");
@@ -663,7 +631,7 @@ START_TEST(backend_lost_other_sessions_unaffected)
     long pa = th_backend_pid(a, "a", false);
     long pb = th_backend_pid(b, "b", false);
     ck_assert_int_ne(pa, pb);
-    kill_backend(pg, pa);
+    th_pg_terminate(pg, pa);
     th_sleep_ms(100);
     insert(b, "b", "t_o8", 101);
     expect_tx(th_call(b, "{\"op\":\"status\",\"ctx\":\"b\"}"), "open", 1, "b still open");
@@ -676,7 +644,7 @@ START_TEST(backend_lost_other_sessions_unaffected)
     th_expect_code(r, "08006", "a after its loss");
     expect_tx(th_call(a, "{\"op\":\"rollback\",\"ctx\":\"a\"}"), "idle", 0, "rollback a");
     expect_outcome(b, "a", "rolled_back");
-    ck_assert_int_eq(count_rows(pg, "t_o8"), 2);
+    ck_assert_int_eq(th_count_rows(pg, "t_o8"), 2);
     txscope_close(a);
     txscope_close(b);
     PQfinish(pg);
@@ -697,7 +665,7 @@ START_TEST(backend_lost_with_levels_open)
     insert(c, "k", "t_o9", 1);
     th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"k\",\"nested\":true}"), "nested");
     expect_tx(th_call(c, "{\"op\":\"begin\",\"ctx\":\"k\",\"join\":true}"), "open", 3, "join");
-    kill_backend(pg, th_backend_pid(c, "k", false));
+    th_pg_terminate(pg, th_backend_pid(c, "k", false));
     th_sleep_ms(100);
     cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}");
     ck_assert_str_eq(txscope_reply_code(r) ? txscope_reply_code(r) : "ok", "08006");
@@ -719,7 +687,7 @@ START_TEST(backend_lost_with_levels_open)
     insert(c, "k", "t_o9", 2);
     th_expect_ok(th_call(c, "{\"op\":\"commit\",\"ctx\":\"k\"}"), "commit");
     expect_outcome(c, "k", "committed");
-    ck_assert_int_eq(count_rows(pg, "t_o9"), 1);
+    ck_assert_int_eq(th_count_rows(pg, "t_o9"), 1);
     ck_assert_int_eq(th_pg_long(pg, "select min(id) from t_o9"), 2);
     txscope_close(c);
     PQfinish(pg);

@@ -211,12 +211,17 @@ static txs_session_t *session_for(txs_client_t *c, const txs_request_t *r)
     case TXS_OP_ROLLBACK:
         write_ok(c, r, true);
         return NULL;
+    case TXS_OP_RELEASE:
+    case TXS_OP_ROLLBACK_TO:
+        write_error(c, r->id, r->id_len, TXS_SQLSTATE_NO_SAVEPOINT, true,
+                    "savepoint \"%s\" does not exist", r->name);
+        return NULL;
     case TXS_OP_OUTCOME: {
         /* Answered here unless a commit of the ctx is under way elsewhere: only a wait
          * needs a session, so a recovering client is not refused for its session limit. */
         txs_outcome_t o = txs_journal_lookup(c->journal, r->ctx, uv_now(c->server->loop), NULL);
         if (o == TXS_OUTCOME_PENDING)
-            break;
+            break; /* made even past max_sessions_per_client: it only waits */
         txs_reply_open(&c->out, r->id, r->id_len, true);
         txs_buf_printf(&c->out, ",\"outcome\":\"%s\"", txs_outcome_name(o));
         txs_reply_close(&c->out, true, TXS_TX_IDLE, 0);
@@ -226,7 +231,7 @@ static txs_session_t *session_for(txs_client_t *c, const txs_request_t *r)
     default:
         break;
     }
-    if (c->nsessions >= conf(c)->max_sessions_per_client) {
+    if (c->nsessions >= conf(c)->max_sessions_per_client && r->op != TXS_OP_OUTCOME) {
         write_error(c, r->id, r->id_len, TXS_SQLSTATE_TOO_MANY, true,
                     "too many sessions on this connection (max_sessions_per_client = %d)",
                     conf(c)->max_sessions_per_client);

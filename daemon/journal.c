@@ -136,7 +136,7 @@ txs_journal_t *txs_journals_get(txs_journals_t *js, const char *principal)
 
 static bool expired(const txs_journal_t *j, const txs_journal_entry_t *e, uint64_t now)
 {
-    return e->pending == 0 && now - e->ended_at >= j->ttl_ms;
+    return e->pending == 0 && now >= e->ended_at + j->ttl_ms;
 }
 
 /* Drop ended entries past their time, oldest first, and the oldest ended ones while the
@@ -198,13 +198,19 @@ void txs_journal_record(txs_journal_t *j, const char *ctx, txs_outcome_t outcome
     e->ended_at = now_ms;
     if (committing && e->pending > 0)
         e->pending--;
-    if (e->pending == 0) {
-        txs_journal_waiter_t *w;
-        while ((w = e->waiters) != NULL) {
-            e->waiters = w->next;
-            w->entry = NULL;
+    if (e->pending == 0 && e->waiters) {
+        /* Take the whole list first: a callback may start its session's next request,
+         * which can record a later transaction of this very ctx; the waiters here must
+         * all hear this outcome, and e may be gone by then. */
+        txs_journal_waiter_t *w = e->waiters;
+        e->waiters = NULL;
+        for (txs_journal_waiter_t *x = w; x; x = x->next)
+            x->entry = NULL; /* no longer cancellable: answered now */
+        while (w) {
+            txs_journal_waiter_t *next = w->next;
             w->prev = w->next = NULL;
             w->cb(w, outcome);
+            w = next;
         }
     }
     trim(j, now_ms);

@@ -192,6 +192,16 @@ static void pop_level(txs_session_t *s)
     s->depth--;
 }
 
+/* Close a joined level by its commit: nothing is sent, so the savepoints made in it stay
+ * on the server, in the same transaction: they now belong to the enclosing level, which
+ * must see what a ROLLBACK TO of that name would really reach. */
+static void pop_joined_level(txs_session_t *s)
+{
+    for (int i = s->nsavepoints - 1; i >= 0 && s->savepoints[i].level >= s->depth; i--)
+        s->savepoints[i].level = s->depth - 1;
+    s->depth--;
+}
+
 static void set_idle(txs_session_t *s)
 {
     s->tx = TXS_TX_IDLE;
@@ -1044,7 +1054,7 @@ static bool start_commit(txs_session_t *s)
     }
     switch (top_level(s)) {
     case TXS_LEVEL_JOINED: /* only the outermost commit commits */
-        pop_level(s);
+        pop_joined_level(s);
         reply_ok(s);
         return true;
     case TXS_LEVEL_SAVEPOINT: {

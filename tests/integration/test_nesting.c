@@ -323,8 +323,10 @@ END_TEST
  * for an unknown one, which changes nothing. */
 START_TEST(named_savepoints)
 {
-    th_daemon_t d;
+    th_daemon_t d, d2;
     th_daemon_start(&d, NULL);
+    const char *one_session[] = {"TXSCOPE_MAX_SESSIONS_PER_CLIENT=1", NULL};
+    th_daemon_start(&d2, one_session);
     PGconn *pg = th_pg();
     th_make_table(pg, "t_n7");
     txscope_conn_t *c = th_connect(&d);
@@ -364,7 +366,8 @@ START_TEST(named_savepoints)
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"i\"}");
     expect_ids(pg, "t_n7", "1,2,5");
 
-    /* A level sees only its own savepoints; closing it drops the ones made in it. */
+    /* A level sees only its own savepoints. Closing a nested level drops the ones made in
+     * it (RELEASE does on the server); a joined level hands them to the enclosing one. */
     step(c, "ok", "open", 1, "{\"op\":\"savepoint\",\"ctx\":\"l\",\"name\":\"outer\"}");
     step(c, "ok", "open", 2, "{\"op\":\"begin\",\"ctx\":\"l\",\"join\":true}");
     cJSON *r = th_call(c, "{\"op\":\"rollback_to\",\"ctx\":\"l\",\"name\":\"outer\"}");
@@ -372,9 +375,40 @@ START_TEST(named_savepoints)
     th_expect_code(r, "3B001", "a savepoint of an outer level");
     step(c, "ok", "open", 2, "{\"op\":\"savepoint\",\"ctx\":\"l\",\"name\":\"inner\"}");
     step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"l\"}");
-    step(c, "3B001", "open", 1, "{\"op\":\"release\",\"ctx\":\"l\",\"name\":\"inner\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"release\",\"ctx\":\"l\",\"name\":\"inner\"}");
+    step(c, "ok", "open", 2, "{\"op\":\"begin\",\"ctx\":\"l\",\"nested\":true}");
+    step(c, "ok", "open", 2, "{\"op\":\"savepoint\",\"ctx\":\"l\",\"name\":\"deeper\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"l\"}");
+    step(c, "3B001", "open", 1, "{\"op\":\"release\",\"ctx\":\"l\",\"name\":\"deeper\"}");
     step(c, "ok", "open", 1, "{\"op\":\"release\",\"ctx\":\"l\",\"name\":\"outer\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"end\",\"ctx\":\"l\"}");
+
+    /* A joined level's commit sends nothing, so the savepoints made in it stay on the
+     * server: the enclosing level now sees them (a same-named one shadows the outer). */
+    step(c, "ok", "open", 1, "{\"op\":\"savepoint\",\"ctx\":\"k\",\"name\":\"a\"}");
+    step(c, "ok", "open", 1,
+         "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_n7 values (20)\"}");
+    step(c, "ok", "open", 2, "{\"op\":\"begin\",\"ctx\":\"k\",\"join\":true}");
+    step(c, "ok", "open", 2, "{\"op\":\"savepoint\",\"ctx\":\"k\",\"name\":\"a\"}");
+    step(c, "ok", "open", 2,
+         "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_n7 values (21)\"}");
+    step(c, "ok", "open", 2, "{\"op\":\"savepoint\",\"ctx\":\"k\",\"name\":\"b\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"k\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"k\",\"name\":\"a\"}");
+    step(c, "3B001", "open", 1, "{\"op\":\"release\",\"ctx\":\"k\",\"name\":\"b\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"release\",\"ctx\":\"k\",\"name\":\"a\"}");
+    step(c, "ok", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"k\",\"name\":\"a\"}");
+    step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"k\"}");
+    expect_ids(pg, "t_n7", "1,2,5");
+
+    /* release and rollback_to of a ctx with no session are answered without making one. */
+    txscope_conn_t *lim = th_connect(&d2);
+    step(lim, "ok", "open", 1, "{\"op\":\"query\",\"ctx\":\"only\",\"sql\":\"select 1\"}");
+    step(lim, "3B001", "idle", 0, "{\"op\":\"release\",\"ctx\":\"p1\",\"name\":\"x\"}");
+    step(lim, "3B001", "idle", 0, "{\"op\":\"rollback_to\",\"ctx\":\"p2\",\"name\":\"x\"}");
+    step(lim, "ok", "idle", 0, "{\"op\":\"end\",\"ctx\":\"only\"}");
+    step(lim, "ok", "open", 1, "{\"op\":\"query\",\"ctx\":\"next\",\"sql\":\"select 1\"}");
+    txscope_close(lim);
 
     /* A reserved or malformed name is a malformed request. */
     th_expect_code(th_call(c, "{\"op\":\"savepoint\",\"ctx\":\"l\",\"name\":\"txscope_level_1\"}"),
@@ -384,6 +418,7 @@ START_TEST(named_savepoints)
 
     txscope_close(c);
     PQfinish(pg);
+    ck_assert_int_eq(th_daemon_stop(&d2), 0);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST

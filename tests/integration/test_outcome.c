@@ -837,6 +837,18 @@ START_TEST(outcome_creates_no_session)
                  "y");
     expect_outcome(c, "y", "committed");
     expect_outcome(c, "never", "not_found");
+    /* Also when it must wait for a commit under way: the wait takes no session slot. */
+    PGconn *pg = th_pg();
+    th_slow_commit_table(pg, "t_o20", 1);
+    th_expect_ok(th_call(other, "{\"op\":\"query\",\"ctx\":\"slow\",\"sql\":\"insert into "
+                                "t_o20 values (1)\"}"),
+                 "slow insert");
+    int64_t commit = th_send(other, "{\"op\":\"commit\",\"ctx\":\"slow\"}");
+    th_sleep_ms(200);
+    expect_outcome(c, "slow", "committed");
+    th_expect_ok(txscope_wait(other, commit, T_TIMEOUT), "slow commit");
+    ck_assert_int_eq(th_count_rows(pg, "t_o20"), 1);
+    PQfinish(pg);
     txscope_close(other);
     /* a session's own ctx can still be asked about */
     expect_outcome(c, "x1", "not_found");

@@ -139,6 +139,43 @@ START_TEST(test_pending_commit_waits)
 }
 END_TEST
 
+/* A waiter whose callback records a later transaction of the same ctx (its session goes
+ * on to the next request at once): the other waiters still hear the outcome they waited
+ * for, not the later one. */
+typedef struct chained {
+    answer_t a;
+    txs_journal_t *j;
+} chained_t;
+
+static void on_answer_then_commit(txs_journal_waiter_t *w, txs_outcome_t o)
+{
+    chained_t *c = (chained_t *)w;
+    on_answer(w, o);
+    txs_journal_begin_commit(c->j, "c");
+    txs_journal_record(c->j, "c", TXS_OUTCOME_COMMITTED, true, 5);
+}
+
+START_TEST(test_waiters_hear_the_outcome_they_waited_for)
+{
+    txs_journals_t *js = txs_journals_create(100, 10 * MIN);
+    txs_journal_t *j = txs_journals_get(js, "p");
+    txs_journal_begin_commit(j, "c");
+    chained_t first = {.a.w.cb = on_answer_then_commit, .j = j};
+    answer_t second = {.w.cb = on_answer}, third = {.w.cb = on_answer};
+    ck_assert_int_eq(txs_journal_lookup(j, "c", 1, &third.w), TXS_OUTCOME_PENDING);
+    ck_assert_int_eq(txs_journal_lookup(j, "c", 1, &second.w), TXS_OUTCOME_PENDING);
+    ck_assert_int_eq(txs_journal_lookup(j, "c", 1, &first.a.w), TXS_OUTCOME_PENDING);
+    txs_journal_record(j, "c", TXS_OUTCOME_ROLLED_BACK, true, 2);
+    ck_assert_int_eq(first.a.outcome, TXS_OUTCOME_ROLLED_BACK);
+    ck_assert_int_eq(second.calls, 1);
+    ck_assert_int_eq(second.outcome, TXS_OUTCOME_ROLLED_BACK);
+    ck_assert_int_eq(third.calls, 1);
+    ck_assert_int_eq(third.outcome, TXS_OUTCOME_ROLLED_BACK);
+    ck_assert_int_eq(lookup(j, "c", 6), TXS_OUTCOME_COMMITTED); /* the later one */
+    txs_journals_free(js);
+}
+END_TEST
+
 START_TEST(test_pending_without_history_and_cancel)
 {
     txs_journals_t *js = txs_journals_create(100, 10 * MIN);
@@ -235,6 +272,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, test_size_limit_drops_oldest);
     tcase_add_test(tc, test_ttl);
     tcase_add_test(tc, test_pending_commit_waits);
+    tcase_add_test(tc, test_waiters_hear_the_outcome_they_waited_for);
     tcase_add_test(tc, test_pending_without_history_and_cancel);
     tcase_add_test(tc, test_pending_survives_limits);
     tcase_add_test(tc, test_two_commits_of_one_ctx);

@@ -21,6 +21,7 @@
 #include "daemon/client.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "daemon/tx_sql.h"
 #include "protocol/errors.h"
 #include "protocol/sqlclass.h"
 #include "protocol/sqlstate.h"
@@ -42,7 +43,6 @@ txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
     s->client = c;
     s->state = TXS_SESSION_READY;
     s->tx = TXS_TX_IDLE;
-    s->levels = s->level_inline;
     s->waiter.cb = on_pool;
     s->outcome_waiter.cb = on_outcome;
     return s;
@@ -51,9 +51,7 @@ txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
 static void session_free(txs_session_t *s)
 {
     txs_client_t *c = s->client;
-    if (s->levels_cap)
-        free(s->levels);
-    free(s->savepoints);
+    txs_levels_clear(&s->levels);
     txs_client_session_freed(c, s);
     free(s);
 }
@@ -76,7 +74,7 @@ static void reply_ok(txs_session_t *s)
         return;
     txs_buf_t *out = txs_client_out(s->client);
     txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
-    txs_reply_close(out, true, s->tx, s->depth);
+    txs_reply_close(out, true, s->tx, s->levels.depth);
 }
 
 static void reply_error(txs_session_t *s, const txs_error_info_t *e)
@@ -86,7 +84,7 @@ static void reply_error(txs_session_t *s, const txs_error_info_t *e)
     txs_buf_t *out = txs_client_out(s->client);
     txs_reply_open(out, cur(s)->id, cur(s)->id_len, false);
     txs_reply_put_error(out, e);
-    txs_reply_close(out, true, s->tx, s->depth);
+    txs_reply_close(out, true, s->tx, s->levels.depth);
 }
 
 static void reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...)
@@ -148,70 +146,10 @@ static void journal(txs_session_t *s, txs_outcome_t o)
     s->committing = false;
 }
 
-/* ---- levels ---- */
-
-static txs_level_t top_level(const txs_session_t *s)
-{
-    return (txs_level_t)s->levels[s->depth - 1];
-}
-
-static void push_level(txs_session_t *s, txs_level_t kind)
-{
-    int cap = s->levels_cap ? s->levels_cap : TXS_LEVELS_INLINE;
-    if (s->depth == cap) {
-        int ncap = cap * 2;
-        unsigned char *n = txs_xmalloc((size_t)ncap);
-        memcpy(n, s->levels, (size_t)s->depth);
-        if (s->levels_cap)
-            free(s->levels);
-        s->levels = n;
-        s->levels_cap = ncap;
-    }
-    s->levels[s->depth++] = (unsigned char)kind;
-}
-
-/* Named savepoints from index i on are gone (released, rolled back past, or their
- * level closed). */
-static void drop_savepoints_from(txs_session_t *s, int i)
-{
-    s->nsavepoints = i;
-    if (s->nsavepoints == 0) {
-        free(s->savepoints);
-        s->savepoints = NULL;
-        s->savepoints_cap = 0;
-    }
-}
-
-/* Close the innermost level, and the named savepoints made in it. */
-static void pop_level(txs_session_t *s)
-{
-    int n = s->nsavepoints;
-    while (n > 0 && s->savepoints[n - 1].level >= s->depth)
-        n--;
-    drop_savepoints_from(s, n);
-    s->depth--;
-}
-
-/* Close a joined level by its commit: nothing is sent, so the savepoints made in it stay
- * on the server, in the same transaction: they now belong to the enclosing level, which
- * must see what a ROLLBACK TO of that name would really reach. */
-static void pop_joined_level(txs_session_t *s)
-{
-    for (int i = s->nsavepoints - 1; i >= 0 && s->savepoints[i].level >= s->depth; i--)
-        s->savepoints[i].level = s->depth - 1;
-    s->depth--;
-}
-
 static void set_idle(txs_session_t *s)
 {
     s->tx = TXS_TX_IDLE;
-    s->depth = 0;
-    if (s->levels_cap) {
-        free(s->levels);
-        s->levels = s->level_inline;
-        s->levels_cap = 0;
-    }
-    drop_savepoints_from(s, 0);
+    txs_levels_clear(&s->levels);
     s->tx_gone = false;
     s->lost_unreported = false;
 }
@@ -229,7 +167,7 @@ static void tx_gone(txs_session_t *s, txs_outcome_t o)
 {
     journal(s, o);
     s->tx_gone = true;
-    drop_savepoints_from(s, 0);
+    txs_levels_drop_savepoints(&s->levels, 0);
 }
 
 /* ---- backend link ---- */
@@ -273,8 +211,6 @@ static void lose_backend(txs_session_t *s)
 /* The linked backend died while the session sat between requests. */
 static void on_linked_lost(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
-    (void)dc;
-    (void)st;
     txs_session_t *s = arg;
     txs_log_warn("client %llu ctx %s: backend connection lost while the transaction was idle",
                  (unsigned long long)s->client->id, s->ctx);
@@ -356,42 +292,20 @@ void txs_session_wind_down(txs_session_t *s)
 
 /* ---- SQL ---- */
 
-static size_t begin_sql(const txs_session_t *s, char *buf, size_t len)
-{
-    size_t n = (size_t)snprintf(buf, len, "BEGIN");
-    const char *sep = " ";
-    const char *iso = txs_isolation_sql(s->isolation);
-    if (iso) {
-        n += (size_t)snprintf(buf + n, len - n, "%sISOLATION LEVEL %s", sep, iso);
-        sep = ", ";
-    }
-    if (s->read_only != TXS_UNSET) {
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", sep,
-                              s->read_only == TXS_TRUE ? "READ ONLY" : "READ WRITE");
-        sep = ", ";
-    }
-    if (s->deferrable != TXS_UNSET)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", sep,
-                              s->deferrable == TXS_TRUE ? "DEFERRABLE" : "NOT DEFERRABLE");
-    return n;
-}
-
-/* "SAVEPOINT name", "RELEASE SAVEPOINT name", ... in sql_scratch, the name quoted. */
+/* "VERB name" for a named savepoint, in sql_scratch. */
 static const char *savepoint_sql(txs_session_t *s, const char *verb, const char *name)
 {
     txs_buf_truncate(&sql_scratch, 0);
-    txs_buf_puts(&sql_scratch, verb);
-    txs_buf_putc(&sql_scratch, ' ');
-    driver(s)->quote_ident(&sql_scratch, name, strlen(name));
-    txs_buf_putc(&sql_scratch, '\0');
+    txs_tx_sql_savepoint(&sql_scratch, driver(s)->quote_ident, verb, name);
     return sql_scratch.data;
 }
 
-/* The name of the SAVEPOINT behind nested level `level` (1-based depth). Names starting
- * with txscope_ are refused in requests, so a client's savepoint never shadows it. */
-static void level_name(char *buf, size_t len, int level)
+/* "VERB txscope_level_N" for the innermost nested level (or the next one), in sql_scratch. */
+static const char *level_sql(txs_session_t *s, const char *verb, int level)
 {
-    snprintf(buf, len, "txscope_level_%d", level);
+    txs_buf_truncate(&sql_scratch, 0);
+    txs_tx_sql_level(&sql_scratch, driver(s)->quote_ident, verb, level);
+    return sql_scratch.data;
 }
 
 static void run_sql(txs_session_t *s, const char *sql, txs_step_t step)
@@ -422,7 +336,7 @@ static void run_next(txs_session_t *s)
 {
     if (needs_begin(s) && !s->tx_on_backend) {
         char sql[128];
-        begin_sql(s, sql, sizeof sql);
+        txs_tx_sql_begin(s->isolation, s->read_only, s->deferrable, sql, sizeof sql);
         run_sql(s, sql, TXS_STEP_BEGIN);
         return;
     }
@@ -490,7 +404,7 @@ static void run_batch(txs_session_t *s)
     char begin[128];
     int k = 0;
     if (!s->tx_on_backend) {
-        begin_sql(s, begin, sizeof begin);
+        txs_tx_sql_begin(s->isolation, s->read_only, s->deferrable, begin, sizeof begin);
         all[k++] = (txs_stmt_t){.sql = begin, .sql_len = strlen(begin)};
     }
     s->batch_first = k;
@@ -508,7 +422,6 @@ static void run_batch(txs_session_t *s)
 static void run_main(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    char name[32];
     switch (r->op) {
     case TXS_OP_QUERY:
         if (r->autocommit)
@@ -516,8 +429,7 @@ static void run_main(txs_session_t *s)
         run_statement(s, &r->stmt, TXS_STEP_STATEMENT);
         return;
     case TXS_OP_BEGIN: /* nested */
-        level_name(name, sizeof name, s->depth + 1);
-        run_sql(s, savepoint_sql(s, "SAVEPOINT", name), TXS_STEP_LEVEL_OPEN);
+        run_sql(s, level_sql(s, "SAVEPOINT", s->levels.depth + 1), TXS_STEP_LEVEL_OPEN);
         return;
     case TXS_OP_SAVEPOINT:
         run_sql(s, savepoint_sql(s, "SAVEPOINT", r->name), TXS_STEP_SAVEPOINT);
@@ -577,12 +489,12 @@ static bool put_result(txs_session_t *s, int index, size_t limit)
     return driver(s)->encode_result(s->backend->dconn, index, out, limit) == TXS_OK;
 }
 
-/* A query's result, or a batch's results. Returns false (and writes nothing) when
- * they are over max_result_bytes. */
-static bool reply_results(txs_session_t *s, bool batch)
+/* A query's result, or a batch's results; over max_result_bytes, error 54000 instead,
+ * saying so when the work was committed. */
+static void reply_results(txs_session_t *s, bool batch, bool committed)
 {
     if (s->winding_down)
-        return true;
+        return;
     txs_buf_t *out = txs_client_out(s->client);
     size_t mark = out->len;
     size_t limit = mark + txs_client_max_result(s->client);
@@ -601,56 +513,76 @@ static bool reply_results(txs_session_t *s, bool batch)
         txs_buf_putc(out, ']');
     }
     if (fits) {
-        txs_reply_close(out, true, s->tx, s->depth);
-        return true;
+        txs_reply_close(out, true, s->tx, s->levels.depth);
+        return;
     }
     txs_buf_truncate(out, mark);
-    return false;
+    /* Inside a transaction the client did not get what the work did: as if it failed. */
+    if (!committed)
+        fail_tx(s);
+    reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "%s larger than max_result_bytes (%zu bytes)%s",
+                batch ? "results are" : "result is", txs_client_max_result(s->client),
+                !committed ? ""
+                : batch    ? "; the batch was committed"
+                           : "; the statement was committed");
+}
+
+/* A step that commits ended: an autocommit statement, a batch that is its own
+ * transaction, or COMMIT. Journal and answer how it ended, and give the backend back.
+ * db_err: the error to answer on DB_ERROR (NULL: the driver's). */
+static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st,
+                             const txs_error_info_t *db_err)
+{
+    bool batch = s->step == TXS_STEP_BATCH, commit = s->step == TXS_STEP_COMMIT;
+    txs_error_info_t e;
+    switch (st) {
+    case TXS_DRV_OK:
+        tx_ended(s, TXS_OUTCOME_COMMITTED);
+        if (commit)
+            reply_ok(s);
+        else
+            reply_results(s, batch, true);
+        release_backend(s); /* the pool rolls back if COMMIT did not end it */
+        return;
+    case TXS_DRV_DB_ERROR:
+        /* The server ended the transaction (e.g. a deferred constraint at COMMIT) or left
+         * it failed, which the pool rolls back: rolled back either way. */
+        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+        if (!db_err) {
+            step_error(s, dc, st, &e);
+            db_err = &e;
+        }
+        reply_error(s, db_err);
+        release_backend(s);
+        return;
+    case TXS_DRV_LOST: {
+        tx_ended(s, TXS_OUTCOME_UNKNOWN);
+        step_error(s, dc, st, &e);
+        const char *when = commit  ? "during commit"
+                           : batch ? "during the batch's commit"
+                                   : "while the autocommit statement ran";
+        txs_log_warn("client %llu ctx %s: backend lost %s: outcome unknown",
+                     (unsigned long long)s->client->id, s->ctx, when);
+        reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
+                    "backend connection lost %s: the outcome is unknown (%s)", when,
+                    e.message ? e.message : "connection closed");
+        discard_backend(s);
+        return;
+    }
+    }
 }
 
 static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
-    const txs_request_t *r = cur(s);
-    txs_error_info_t e;
-    if (r->autocommit) {
-        /* The statement ran alone: it is a transaction of its own. */
-        switch (st) {
-        case TXS_DRV_OK:
-            journal(s, TXS_OUTCOME_COMMITTED);
-            if (!reply_results(s, false))
-                reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
-                            "result is larger than max_result_bytes (%zu bytes); the statement "
-                            "was committed",
-                            txs_client_max_result(s->client));
-            release_backend(s);
-            return;
-        case TXS_DRV_DB_ERROR:
-            journal(s, TXS_OUTCOME_ROLLED_BACK);
-            step_error(s, dc, st, &e);
-            reply_error(s, &e);
-            release_backend(s);
-            return;
-        case TXS_DRV_LOST:
-            journal(s, TXS_OUTCOME_UNKNOWN);
-            step_error(s, dc, st, &e);
-            reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                        "backend connection lost while the autocommit statement ran: the "
-                        "outcome is unknown (%s)",
-                        e.message ? e.message : "connection closed");
-            discard_backend(s);
-            return;
-        }
+    if (cur(s)->autocommit) { /* the statement ran alone: a transaction of its own */
+        commit_step_done(s, dc, st, NULL);
+        return;
     }
     if (st != TXS_DRV_OK) {
         step_failed(s, dc, st);
         return;
     }
-    if (!reply_results(s, false)) {
-        /* The client did not get what the statement did: as if the statement failed. */
-        fail_tx(s);
-        reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "result is larger than max_result_bytes (%zu bytes)",
-                    txs_client_max_result(s->client));
-    }
+    reply_results(s, false, false);
 }
 
 static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
@@ -665,42 +597,12 @@ static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
         e.has_index = e.has_index && e.index >= 0 && e.index < n;
     }
     if (s->batch_own_tx) {
-        switch (st) {
-        case TXS_DRV_OK:
-            tx_ended(s, TXS_OUTCOME_COMMITTED);
-            if (!reply_results(s, true))
-                reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
-                            "results are larger than max_result_bytes (%zu bytes); the batch was "
-                            "committed",
-                            txs_client_max_result(s->client));
-            release_backend(s); /* the pool rolls back if COMMIT did not end it */
-            return;
-        case TXS_DRV_DB_ERROR:
-            /* The server left the transaction failed (or ended it, at COMMIT): the pool
-             * rolls it back before the connection is used again. */
-            tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-            reply_error(s, &e);
-            release_backend(s);
-            return;
-        case TXS_DRV_LOST:
-            tx_ended(s, TXS_OUTCOME_UNKNOWN);
-            step_error(s, dc, st, &e);
-            reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                        "backend connection lost during the batch's commit: the outcome is "
-                        "unknown (%s)",
-                        e.message ? e.message : "connection closed");
-            discard_backend(s);
-            return;
-        }
+        commit_step_done(s, dc, st, st == TXS_DRV_DB_ERROR ? &e : NULL);
+        return;
     }
     switch (st) {
     case TXS_DRV_OK:
-        if (!reply_results(s, true)) {
-            fail_tx(s);
-            reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
-                        "results are larger than max_result_bytes (%zu bytes)",
-                        txs_client_max_result(s->client));
-        }
+        reply_results(s, true, false);
         return;
     case TXS_DRV_DB_ERROR:
         fail_tx(s);
@@ -714,31 +616,7 @@ static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 
 static void done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
-    txs_error_info_t e;
-    switch (st) {
-    case TXS_DRV_OK:
-        tx_ended(s, TXS_OUTCOME_COMMITTED);
-        reply_ok(s);
-        release_backend(s);
-        break;
-    case TXS_DRV_DB_ERROR:
-        /* PostgreSQL ended the transaction (e.g. a deferred constraint): rolled back. */
-        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-        step_error(s, dc, st, &e);
-        reply_error(s, &e);
-        release_backend(s);
-        break;
-    case TXS_DRV_LOST:
-        tx_ended(s, TXS_OUTCOME_UNKNOWN);
-        step_error(s, dc, st, &e);
-        txs_log_warn("client %llu ctx %s: backend lost during commit: outcome unknown",
-                     (unsigned long long)s->client->id, s->ctx);
-        reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                    "backend connection lost during commit: the outcome is unknown (%s)",
-                    e.message ? e.message : "connection closed");
-        discard_backend(s);
-        break;
-    }
+    commit_step_done(s, dc, st, NULL);
     if (s->winding_down)
         txs_log_info("client %llu ctx %s: commit finished after the client left: %s",
                      (unsigned long long)s->client->id, s->ctx,
@@ -747,46 +625,31 @@ static void done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
                                           : "rolled back");
 }
 
-/* ROLLBACK of the whole transaction ran (rollback at the outermost or a joined level,
- * or end). However it went, the transaction is over. */
+/* The whole transaction is rolled back (by rollback at the outermost or a joined level,
+ * or end). From a joined level, the levels outside it each still need their rollback. */
+static void whole_rolled_back(txs_session_t *s)
+{
+    const txs_request_t *r = cur(s);
+    if (r->op == TXS_OP_ROLLBACK && s->levels.depth > 1 &&
+        txs_levels_top(&s->levels) == TXS_LEVEL_JOINED) {
+        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
+        txs_levels_pop(&s->levels);
+        s->tx = TXS_TX_INACTIVE;
+    } else {
+        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
+        s->ended = r->op == TXS_OP_END;
+    }
+    reply_ok(s);
+}
+
+/* ROLLBACK of the whole transaction ran. However it went, the transaction is over. */
 static void done_rollback(txs_session_t *s, txs_drv_status_t st)
 {
     if (st == TXS_DRV_OK)
         release_backend(s);
     else
         discard_backend(s);
-    if (cur(s)->op == TXS_OP_ROLLBACK && s->depth > 1 && top_level(s) == TXS_LEVEL_JOINED) {
-        /* Rolled back from a joined level: the outer levels each need their rollback. */
-        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
-        pop_level(s);
-        s->tx = TXS_TX_INACTIVE;
-    } else {
-        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-        if (cur(s)->op == TXS_OP_END)
-            s->ended = true;
-    }
-    reply_ok(s);
-}
-
-/* Index of the named savepoint `name` in the innermost level, or -1. */
-static int find_savepoint(const txs_session_t *s, const char *name)
-{
-    for (int i = s->nsavepoints - 1; i >= 0 && s->savepoints[i].level == s->depth; i--)
-        if (strcmp(s->savepoints[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-static void add_savepoint(txs_session_t *s, const char *name)
-{
-    if (s->nsavepoints == s->savepoints_cap) {
-        s->savepoints_cap = s->savepoints_cap ? s->savepoints_cap * 2 : 4;
-        s->savepoints =
-            txs_xrealloc(s->savepoints, (size_t)s->savepoints_cap * sizeof *s->savepoints);
-    }
-    txs_named_savepoint_t *sp = &s->savepoints[s->nsavepoints++];
-    snprintf(sp->name, sizeof sp->name, "%s", name);
-    sp->level = s->depth;
+    whole_rolled_back(s);
 }
 
 /* A savepoint statement ran (a nested level's, or a named one). */
@@ -799,28 +662,28 @@ static void done_control(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
     const txs_request_t *r = cur(s);
     switch (s->step) {
     case TXS_STEP_LEVEL_OPEN:
-        push_level(s, TXS_LEVEL_SAVEPOINT);
+        txs_levels_push(&s->levels, TXS_LEVEL_SAVEPOINT);
         break;
     case TXS_STEP_LEVEL_RELEASE:
-        pop_level(s);
+        txs_levels_pop(&s->levels);
         break;
     case TXS_STEP_LEVEL_UNDO:
-        pop_level(s);
+        txs_levels_pop(&s->levels);
         s->tx = TXS_TX_OPEN; /* the failure, if any, was undone with the level */
         break;
     case TXS_STEP_SAVEPOINT:
-        add_savepoint(s, r->name);
+        txs_levels_add_savepoint(&s->levels, r->name);
         break;
     case TXS_STEP_RELEASE: {
-        int i = find_savepoint(s, r->name); /* found when the request started */
+        int i = txs_levels_find_savepoint(&s->levels, r->name); /* found when the request started */
         if (i >= 0)
-            drop_savepoints_from(s, i);
+            txs_levels_drop_savepoints(&s->levels, i);
         break;
     }
     case TXS_STEP_ROLLBACK_TO: {
-        int i = find_savepoint(s, r->name);
+        int i = txs_levels_find_savepoint(&s->levels, r->name);
         if (i >= 0)
-            drop_savepoints_from(s, i + 1);
+            txs_levels_drop_savepoints(&s->levels, i + 1);
         s->tx = TXS_TX_OPEN;
         break;
     }
@@ -907,7 +770,7 @@ static bool refuse_if_failed(txs_session_t *s)
         reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
                     "this transaction was rolled back by an inner level; roll back every level "
                     "(%d still open)",
-                    s->depth);
+                    s->levels.depth);
         return true;
     }
     return false;
@@ -917,7 +780,7 @@ static void open_tx(txs_session_t *s, const txs_request_t *r)
 {
     set_idle(s);
     s->tx = TXS_TX_OPEN;
-    push_level(s, TXS_LEVEL_TX);
+    txs_levels_push(&s->levels, TXS_LEVEL_TX);
     s->tx_on_backend = false;
     s->isolation = r ? r->isolation : TXS_ISO_DEFAULT;
     s->read_only = r ? r->read_only : TXS_UNSET;
@@ -943,7 +806,7 @@ static bool refuse_other_options(txs_session_t *s, const txs_request_t *r)
 
 static bool refuse_too_deep(txs_session_t *s)
 {
-    if (s->depth < TXS_MAX_DEPTH)
+    if (s->levels.depth < TXS_MAX_DEPTH)
         return false;
     reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many levels open (at most %d)", TXS_MAX_DEPTH);
     return true;
@@ -973,7 +836,7 @@ static bool start_begin(txs_session_t *s)
     if (refuse_other_options(s, r) || refuse_too_deep(s))
         return true;
     if (r->join) {
-        push_level(s, TXS_LEVEL_JOINED);
+        txs_levels_push(&s->levels, TXS_LEVEL_JOINED);
         reply_ok(s);
         return true;
     }
@@ -1031,7 +894,7 @@ static bool start_batch(txs_session_t *s)
         if (!s->winding_down) {
             txs_reply_open(out, r->id, r->id_len, true);
             txs_buf_puts(out, ",\"results\":[]");
-            txs_reply_close(out, true, s->tx, s->depth);
+            txs_reply_close(out, true, s->tx, s->levels.depth);
         }
         return true;
     }
@@ -1052,18 +915,15 @@ static bool start_commit(txs_session_t *s)
         reply_ok(s);
         return true;
     }
-    switch (top_level(s)) {
+    switch (txs_levels_top(&s->levels)) {
     case TXS_LEVEL_JOINED: /* only the outermost commit commits */
-        pop_joined_level(s);
+        txs_levels_pop_joined(&s->levels);
         reply_ok(s);
         return true;
-    case TXS_LEVEL_SAVEPOINT: {
-        char name[32];
-        level_name(name, sizeof name, s->depth);
+    case TXS_LEVEL_SAVEPOINT:
         unwatch(s);
-        run_sql(s, savepoint_sql(s, "RELEASE SAVEPOINT", name), TXS_STEP_LEVEL_RELEASE);
+        run_sql(s, level_sql(s, "RELEASE SAVEPOINT", s->levels.depth), TXS_STEP_LEVEL_RELEASE);
         return false;
-    }
     case TXS_LEVEL_TX:
         break;
     }
@@ -1096,14 +956,14 @@ static bool start_rollback(txs_session_t *s)
             s->ended = true;
         return true;
     }
-    bool whole = r->op == TXS_OP_END || top_level(s) != TXS_LEVEL_SAVEPOINT;
+    bool whole = r->op == TXS_OP_END || txs_levels_top(&s->levels) != TXS_LEVEL_SAVEPOINT;
     if (s->tx_gone) {
         /* The transaction already ended on the database: unwind a level (all, for end). */
-        if (r->op == TXS_OP_END || s->depth == 1) {
+        if (r->op == TXS_OP_END || s->levels.depth == 1) {
             set_idle(s);
             s->ended = r->op == TXS_OP_END;
         } else {
-            pop_level(s);
+            txs_levels_pop(&s->levels);
             s->tx = TXS_TX_INACTIVE;
         }
         reply_ok(s);
@@ -1111,16 +971,17 @@ static bool start_rollback(txs_session_t *s)
     }
     if (!whole) {
         /* A nested level: undo its work, and only its work, in one round trip. */
-        char name[32];
-        level_name(name, sizeof name, s->depth);
-        const char *undo = savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name);
-        char *undo_copy = txs_xstrdup(undo);
-        const char *release = savepoint_sql(s, "RELEASE SAVEPOINT", name);
-        txs_stmt_t two[2] = {{.sql = undo_copy, .sql_len = strlen(undo_copy)},
-                             {.sql = release, .sql_len = strlen(release)}};
+        txs_quote_fn quote = driver(s)->quote_ident;
+        txs_buf_truncate(&sql_scratch, 0);
+        size_t undo =
+            txs_tx_sql_level(&sql_scratch, quote, "ROLLBACK TO SAVEPOINT", s->levels.depth);
+        size_t release =
+            txs_tx_sql_level(&sql_scratch, quote, "RELEASE SAVEPOINT", s->levels.depth);
+        const char *text = sql_scratch.data; /* both written: it no longer moves */
+        txs_stmt_t two[2] = {{.sql = text + undo, .sql_len = strlen(text + undo)},
+                             {.sql = text + release, .sql_len = strlen(text + release)}};
         unwatch(s);
         run_statements(s, two, 2, TXS_STEP_LEVEL_UNDO);
-        free(undo_copy);
         return false;
     }
     if (s->backend) {
@@ -1128,26 +989,15 @@ static bool start_rollback(txs_session_t *s)
         run_sql(s, "ROLLBACK", TXS_STEP_ROLLBACK);
         return false;
     }
-    /* Nothing reached the database: there is nothing to undo there. */
-    if (r->op == TXS_OP_ROLLBACK && s->depth > 1 && top_level(s) == TXS_LEVEL_JOINED) {
-        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
-        pop_level(s);
-        s->tx = TXS_TX_INACTIVE;
-    } else {
-        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-        s->ended = r->op == TXS_OP_END;
-    }
-    reply_ok(s);
+    whole_rolled_back(s); /* nothing reached the database: nothing to undo there */
     return true;
 }
 
 static bool refuse_unknown_savepoint(txs_session_t *s, const char *name)
 {
-    if (find_savepoint(s, name) >= 0)
+    if (txs_levels_find_savepoint(&s->levels, name) >= 0)
         return false;
-    bool outer = false;
-    for (int i = 0; i < s->nsavepoints; i++)
-        outer |= strcmp(s->savepoints[i].name, name) == 0;
+    bool outer = txs_levels_has_savepoint(&s->levels, name);
     reply_proxy(s, TXS_SQLSTATE_NO_SAVEPOINT,
                 outer ? "savepoint \"%s\" belongs to an outer level: close this level first"
                       : "savepoint \"%s\" does not exist",
@@ -1163,7 +1013,7 @@ static bool start_savepoint_op(txs_session_t *s)
     case TXS_OP_SAVEPOINT:
         if (refuse_if_failed(s))
             return true;
-        if (s->nsavepoints >= TXS_MAX_SAVEPOINTS) {
+        if (s->levels.nsavepoints >= TXS_MAX_SAVEPOINTS) {
             reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many savepoints (at most %d)",
                         TXS_MAX_SAVEPOINTS);
             return true;
@@ -1202,7 +1052,7 @@ static void reply_outcome(txs_session_t *s, txs_outcome_t o)
         txs_buf_t *out = txs_client_out(s->client);
         txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
         txs_buf_printf(out, ",\"outcome\":\"%s\"", txs_outcome_name(o));
-        txs_reply_close(out, true, s->tx, s->depth);
+        txs_reply_close(out, true, s->tx, s->levels.depth);
     }
     /* A session made only to ask is not kept. */
     if (!s->pool && s->tx == TXS_TX_IDLE)

@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "daemon/journal.h"
+#include "daemon/levels.h"
 #include "daemon/pool.h"
 #include "protocol/reply.h"
 #include "protocol/request.h"
@@ -42,23 +43,6 @@ typedef enum txs_step {
     TXS_STEP_ROLLBACK_TO,
 } txs_step_t;
 
-/* One level of the transaction: tx.depth is how many are open. */
-typedef enum txs_level {
-    TXS_LEVEL_TX,        /* the transaction itself (depth 1) */
-    TXS_LEVEL_SAVEPOINT, /* begin nested: a SAVEPOINT */
-    TXS_LEVEL_JOINED,    /* begin join: no SQL */
-} txs_level_t;
-
-#define TXS_MAX_DEPTH 255      /* levels open at once */
-#define TXS_MAX_SAVEPOINTS 255 /* named savepoints in one transaction */
-#define TXS_LEVELS_INLINE 8    /* levels kept without allocating */
-
-/* A named savepoint, and the level it was made in (only that level sees it). */
-typedef struct txs_named_savepoint {
-    char name[64]; /* lower-cased: names are case-insensitive, as in SQL */
-    int level;
-} txs_named_savepoint_t;
-
 typedef struct txs_session {
     UT_hash_handle hh; /* in client->sessions, keyed by ctx */
     char ctx[TXS_CTX_MAX + 1];
@@ -68,12 +52,7 @@ typedef struct txs_session {
     txs_step_t step;
 
     txs_tx_state_t tx;
-    int depth;             /* levels open: levels[0..depth) */
-    unsigned char *levels; /* txs_level_t each; level_inline or the heap */
-    unsigned char level_inline[TXS_LEVELS_INLINE];
-    int levels_cap;                    /* 0 while levels is level_inline */
-    txs_named_savepoint_t *savepoints; /* oldest first; NULL when none */
-    int nsavepoints, savepoints_cap;
+    txs_levels_t levels;  /* tx.depth is levels.depth */
     bool tx_on_backend;   /* BEGIN ran on the linked backend */
     bool tx_gone;         /* the transaction already ended on the database (a rollback at a
                              joined level, or the backend was lost): rollbacks only unwind

@@ -26,18 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "daemon/log.h"
 #include "drivers/driver.h"
+#include "drivers/pg_options.h"
 #include "drivers/pg_types.h"
+#include "drivers/stmt_copy.h"
 #include "protocol/errors.h"
-
-/* Session settings every connection starts with, so that values have one text form
- * whatever the server's configuration says. They go after any `options` the dsn (or
- * PGOPTIONS) gives, and the server applies -c settings in order, so ours win for
- * these four and the user's other settings stay. */
-#define PG_OPTIONS "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=1 -c bytea_output=hex"
+#include "protocol/sqlclass.h"
 
 #define PG_MAX_PARAMS 65535 /* the protocol counts parameters in 16 bits */
 
@@ -47,7 +43,7 @@ typedef enum pg_state {
     PG_IDLE,          /* nothing runs; the poll waits for readable (death, notices) */
     PG_RUNNING,       /* a statement or a batch was sent: flush it, collect the results */
     PG_QUEUED,        /* run() or run_batch() came while a cancel request was under way:
-                         the statements wait in q_* and are sent when it is done */
+                         the statements wait in `held` and are sent when it is done */
     PG_REPORTING,     /* the op's callback is due on the next loop turn (timer at 0) */
     PG_DEAD,          /* lost, or never connected: only close() */
     PG_CLOSING,       /* close() was called: waiting for the handles and the cancel work */
@@ -104,17 +100,9 @@ struct txs_dconn {
     bool cancel_ok;           /* written by the worker thread */
     char cancel_err[256];
 
-    /* The statements waiting in PG_QUEUED, copied into q_text: per statement its sql,
-     * NUL, each value, NUL. The arrays are reused: this allocates only while they grow. */
-    txs_buf_t q_text;
-    bool q_batch;        /* they came from run_batch() (else from run(), q_n == 1) */
-    int q_n;             /* statements */
-    txs_stmt_t *q_stmts; /* q_n of them; sql and values are filled in when sent */
-    size_t *q_sql_off;   /* each statement's sql offset in q_text */
-    int q_stmt_cap;
-    size_t *q_off; /* value offsets in q_text, all statements' in a row; SIZE_MAX: NULL */
-    const char **q_vals;
-    size_t q_cap;
+    /* The statements waiting in PG_QUEUED. */
+    txs_stmt_copy_t held;
+    bool held_batch; /* they came from run_batch() (else from run(): one) */
 
     int pending; /* close: callbacks (handles, cancel work) still to come */
     txs_drv_closed_cb closed_cb;
@@ -411,18 +399,36 @@ static enum drain_result drain_copy_out(txs_dconn_t *c)
     return DRAIN_DONE;
 }
 
+/* The next result libpq has without waiting, in *res (NULL: the end of the results of
+ * a statement), after dropping what a COPY TO STDOUT sent. DRAIN_DONE when *res is set. */
+static enum drain_result next_result(txs_dconn_t *c, PGresult **res)
+{
+    if (c->copy_out) {
+        enum drain_result r = drain_copy_out(c);
+        if (r != DRAIN_DONE)
+            return r;
+    }
+    if (PQisBusy(c->pg))
+        return DRAIN_WAIT;
+    *res = PQgetResult(c->pg);
+    return DRAIN_DONE;
+}
+
+/* The connection is gone, as an error result says (is_session_fatal). */
+static void broken_by(txs_dconn_t *c, const PGresult *res)
+{
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    broken(c, primary ? primary : PQresultErrorMessage(res));
+}
+
 /* Take every result libpq can give without waiting, keeping the last one. */
 static enum drain_result drain(txs_dconn_t *c)
 {
     for (;;) {
-        if (c->copy_out) {
-            enum drain_result r = drain_copy_out(c);
-            if (r != DRAIN_DONE)
-                return r;
-        }
-        if (PQisBusy(c->pg))
-            return DRAIN_WAIT;
-        PGresult *res = PQgetResult(c->pg);
+        PGresult *res;
+        enum drain_result r = next_result(c, &res);
+        if (r != DRAIN_DONE)
+            return r;
         if (!res)
             return DRAIN_DONE;
         switch (PQresultStatus(res)) {
@@ -460,14 +466,10 @@ static enum drain_result drain(txs_dconn_t *c)
 static enum drain_result drain_batch(txs_dconn_t *c)
 {
     for (;;) {
-        if (c->copy_out) {
-            enum drain_result r = drain_copy_out(c);
-            if (r != DRAIN_DONE)
-                return r;
-        }
-        if (PQisBusy(c->pg))
-            return DRAIN_WAIT;
-        PGresult *res = PQgetResult(c->pg);
+        PGresult *res;
+        enum drain_result r = next_result(c, &res);
+        if (r != DRAIN_DONE)
+            return r;
         if (!res) {
             if (c->batch_cur_has) {
                 c->batch_cur++;
@@ -497,8 +499,7 @@ static enum drain_result drain_batch(txs_dconn_t *c)
             break;
         case PGRES_FATAL_ERROR:
             if (is_session_fatal(res)) {
-                const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-                broken(c, primary ? primary : PQresultErrorMessage(res));
+                broken_by(c, res);
                 PQclear(res);
                 return DRAIN_BROKEN;
             }
@@ -620,9 +621,7 @@ static void statement_done(txs_dconn_t *c)
         break;
     case PGRES_FATAL_ERROR:
         if (is_session_fatal(res)) {
-            /* the connection is gone */
-            const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-            broken(c, primary ? primary : PQresultErrorMessage(res));
+            broken_by(c, res);
             return;
         }
         c->result = NULL;
@@ -795,34 +794,6 @@ static void on_notice(void *arg, const PGresult *res)
     txs_log_debug("pg %d: %s: %s", PQbackendPID(c->pg), sev ? sev : "NOTICE", msg ? msg : "");
 }
 
-/* The options to send: the user's (from the dsn, else PGOPTIONS), then ours. */
-static char *build_options(const char *dsn)
-{
-    const char *user = NULL;
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
-    if (opts) {
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-            if (strcmp(o->keyword, "options") == 0 && o->val && o->val[0])
-                user = o->val;
-    } else {
-        PQfreemem(err); /* not key=value or a URI: a database name, or a bad dsn that
-                           PQconnectStartParams reports */
-    }
-    if (!user)
-        user = getenv("PGOPTIONS");
-    char *out;
-    if (user && user[0]) {
-        size_t n = strlen(user) + 1 + sizeof PG_OPTIONS;
-        out = txs_xmalloc(n);
-        snprintf(out, n, "%s %s", user, PG_OPTIONS);
-    } else {
-        out = txs_xstrdup(PG_OPTIONS);
-    }
-    PQconninfoFree(opts);
-    return out;
-}
-
 static int pg_connect(uv_loop_t *loop, const char *dsn, uint64_t timeout_ms, txs_drv_cb cb,
                       void *arg, txs_dconn_t **out)
 {
@@ -838,7 +809,7 @@ static int pg_connect(uv_loop_t *loop, const char *dsn, uint64_t timeout_ms, txs
 
     /* Keywords are applied in order and the dsn (expanded from dbname) overrides what
      * comes before it: application_name is a default, client_encoding and options win. */
-    char *options = build_options(dsn);
+    char *options = txs_pg_options(dsn);
     const char *const keys[] = {"application_name", "dbname", "client_encoding", "options", NULL};
     const char *const vals[] = {"txscope", dsn, "UTF8", options, NULL};
     c->pg = PQconnectStartParams(keys, vals, 1);
@@ -886,110 +857,21 @@ static const char *check_stmt(const txs_stmt_t *s, const char **code)
     return NULL;
 }
 
-/* Whether a batch statement is a COPY FROM STDIN, which a pipeline cannot carry: the
- * server would read the statements after it as COPY data, fail, and hang up. Its
- * first word (after blanks and comments) is COPY and STDIN appears somewhere (it is
- * a keyword there, never quoted): a COPY TO STDOUT that names stdin elsewhere is
- * refused too, which is clean, where missing one would lose the connection. */
-static bool is_copy_from_stdin(const char *sql, size_t len)
-{
-    size_t i = 0;
-    for (;;) {
-        while (i < len && (sql[i] == ' ' || (sql[i] >= '\t' && sql[i] <= '\r')))
-            i++;
-        if (i + 1 < len && sql[i] == '-' && sql[i + 1] == '-') {
-            while (i < len && sql[i] != '\n')
-                i++;
-        } else if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
-            int depth = 0; /* PostgreSQL's block comments nest */
-            do {
-                if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
-                    depth++;
-                    i += 2;
-                } else if (i + 1 < len && sql[i] == '*' && sql[i + 1] == '/') {
-                    depth--;
-                    i += 2;
-                } else {
-                    i++;
-                }
-            } while (depth > 0 && i < len);
-        } else {
-            break;
-        }
-    }
-    if (len - i < 4 || strncasecmp(sql + i, "copy", 4) != 0)
-        return false;
-    i += 4;
-    if (i < len) {
-        unsigned char ch = (unsigned char)sql[i];
-        if (ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
-            ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))
-            return false; /* a longer word: copyx */
-    }
-    for (; i + 5 <= len; i++)
-        if (strncasecmp(sql + i, "stdin", 5) == 0)
-            return true;
-    return false;
-}
-
-/* Keep a copy of the statements to send once the cancel request is done. The buffers
- * are reused, so this allocates only while they grow. */
+/* Keep a copy of the statements to send once the cancel request is done. */
 static void queue_stmts(txs_dconn_t *c, const txs_stmt_t *stmts, int n, bool batch)
 {
-    size_t total = 0;
-    for (int k = 0; k < n; k++)
-        total += (size_t)stmts[k].nparams;
-    if (total > c->q_cap) {
-        c->q_off = txs_xrealloc(c->q_off, total * sizeof *c->q_off);
-        c->q_vals = txs_xrealloc(c->q_vals, total * sizeof *c->q_vals);
-        c->q_cap = total;
-    }
-    if (n > c->q_stmt_cap) {
-        c->q_stmts = txs_xrealloc(c->q_stmts, (size_t)n * sizeof *c->q_stmts);
-        c->q_sql_off = txs_xrealloc(c->q_sql_off, (size_t)n * sizeof *c->q_sql_off);
-        c->q_stmt_cap = n;
-    }
-    txs_buf_truncate(&c->q_text, 0);
-    size_t v = 0;
-    for (int k = 0; k < n; k++) {
-        const txs_stmt_t *s = &stmts[k];
-        c->q_sql_off[k] = c->q_text.len;
-        txs_buf_append(&c->q_text, s->sql, s->sql_len);
-        txs_buf_putc(&c->q_text, '\0');
-        c->q_stmts[k] = (txs_stmt_t){NULL, s->sql_len, s->nparams, NULL, NULL};
-        for (int i = 0; i < s->nparams; i++, v++) {
-            if (!s->values[i]) {
-                c->q_off[v] = SIZE_MAX;
-                continue;
-            }
-            c->q_off[v] = c->q_text.len;
-            size_t len = s->lengths ? (size_t)s->lengths[i] : strlen(s->values[i]);
-            txs_buf_append(&c->q_text, s->values[i], len);
-            txs_buf_putc(&c->q_text, '\0');
-        }
-    }
-    c->q_n = n;
-    c->q_batch = batch;
+    txs_stmt_copy_keep(&c->held, stmts, n);
+    c->held_batch = batch;
     c->state = PG_QUEUED;
 }
 
 /* Send what queue_stmts kept. Returns as send_stmt. */
 static int send_queued(txs_dconn_t *c)
 {
-    size_t v = 0;
-    for (int k = 0; k < c->q_n; k++) {
-        txs_stmt_t *s = &c->q_stmts[k];
-        s->sql = c->q_text.data + c->q_sql_off[k];
-        s->values = c->q_vals + v;
-        for (int i = 0; i < s->nparams; i++, v++)
-            c->q_vals[v] = c->q_off[v] == SIZE_MAX ? NULL : c->q_text.data + c->q_off[v];
-    }
-    int r = c->q_batch
-                ? send_batch(c, c->q_stmts, c->q_n)
-                : send_stmt(c, c->q_stmts[0].sql, c->q_stmts[0].nparams, c->q_stmts[0].values);
-    txs_buf_truncate(&c->q_text, 0); /* libpq has its own copy now */
-    txs_buf_shrink(&c->q_text, 4096);
-    c->q_n = 0;
+    const txs_stmt_t *st = txs_stmt_copy_get(&c->held);
+    int r = c->held_batch ? send_batch(c, st, c->held.n)
+                          : send_stmt(c, st[0].sql, st[0].nparams, st[0].values);
+    txs_stmt_copy_clear(&c->held); /* libpq has its own copy now */
     return r;
 }
 
@@ -1111,7 +993,7 @@ static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
         return rc;
     for (int k = 0; k < n; k++) {
         const char *code, *why = check_stmt(&stmts[k], &code);
-        if (!why && is_copy_from_stdin(stmts[k].sql, stmts[k].sql_len)) {
+        if (!why && txs_sql_is_copy_from_stdin(stmts[k].sql, stmts[k].sql_len)) {
             code = "0A000";
             why = "COPY FROM STDIN is not supported in a batch";
         }
@@ -1284,19 +1166,10 @@ static void pg_close(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg)
     clear_op(c);
     txs_pg_typemap_free(&c->types);
     txs_buf_free(&c->scratch);
-    txs_buf_free(&c->q_text);
-    free(c->q_off);
-    free(c->q_vals);
-    free(c->q_stmts);
-    free(c->q_sql_off);
+    txs_stmt_copy_free(&c->held);
     free(c->bres);
-    c->q_off = NULL;
-    c->q_vals = NULL;
-    c->q_stmts = NULL;
-    c->q_sql_off = NULL;
     c->bres = NULL;
-    c->q_cap = 0;
-    c->q_stmt_cap = c->bres_cap = 0;
+    c->bres_cap = 0;
 }
 
 static int pg_backend_pid(txs_dconn_t *c)

@@ -211,6 +211,19 @@ static const char *classify(lexer_t *lx)
     return NULL;
 }
 
+bool txs_sql_is_copy_from_stdin(const char *sql, size_t len)
+{
+    lexer_t lx = {.s = sql, .len = len};
+    const char *w;
+    size_t n;
+    if (!next_word(&lx, &w, &n) || !word_is(w, n, "COPY"))
+        return false;
+    for (size_t i = lx.pos; i + 5 <= len; i++)
+        if (word_is(sql + i, 5, "STDIN"))
+            return true;
+    return false;
+}
+
 bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what)
 {
     const char *name = NULL;

@@ -14,4 +14,10 @@
  * upper-case name of the statement ("BEGIN", "SAVEPOINT", ...). */
 bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what);
 
+/* True when the statement may be a COPY FROM STDIN, which a PostgreSQL pipeline cannot
+ * carry (the server would read the statements after it as COPY data): its first word,
+ * read with PostgreSQL's comment rules, is COPY, and "stdin" appears anywhere after it,
+ * in any case. Loose on purpose: a COPY TO STDOUT that mentions stdin is taken too. */
+bool txs_sql_is_copy_from_stdin(const char *sql, size_t len);
+
 #endif

@@ -141,6 +141,29 @@ START_TEST(test_length_and_null_what)
 }
 END_TEST
 
+static bool copy_stdin(const char *sql)
+{
+    return txs_sql_is_copy_from_stdin(sql, strlen(sql));
+}
+
+START_TEST(test_copy_from_stdin)
+{
+    ck_assert(copy_stdin("COPY t FROM STDIN"));
+    ck_assert(copy_stdin("  -- load\n/* a /* nested */ one */ copy t(a, b) from stdin with csv"));
+    ck_assert(copy_stdin("Copy t From StdIn;"));
+    /* Loose on purpose: any later "stdin" counts, even in a COPY TO STDOUT. */
+    ck_assert(copy_stdin("copy (select 'stdin') to stdout"));
+    ck_assert(!copy_stdin("copy t to stdout"));
+    ck_assert(!copy_stdin("copyx from stdin"));
+    ck_assert(!copy_stdin("select 'copy t from stdin'"));
+    ck_assert(!copy_stdin("/* copy t from stdin */ select 1"));
+    ck_assert(!copy_stdin("copy t from stdi"));
+    ck_assert(!txs_sql_is_copy_from_stdin("copy t from stdin", 15)); /* only len bytes */
+    /* PostgreSQL's comment rules: '#' starts no comment there. */
+    ck_assert(!copy_stdin("# x\ncopy t from stdin"));
+}
+END_TEST
+
 Suite *suite_sqlclass(void)
 {
     Suite *s = suite_create("sqlclass");
@@ -150,6 +173,7 @@ Suite *suite_sqlclass(void)
     tcase_add_test(tc, test_comments_and_space);
     tcase_add_test(tc, test_not_tx_control);
     tcase_add_test(tc, test_length_and_null_what);
+    tcase_add_test(tc, test_copy_from_stdin);
     suite_add_tcase(s, tc);
     return s;
 }

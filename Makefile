@@ -1,7 +1,8 @@
 # txscope - build, test, install.
 #   make            release build: bin/txscoped, bin/txscope
 #   make check      installs missing packages, builds with ASan/UBSan, runs unit and
-#                   integration tests (real PostgreSQL started on loopback in a temp dir)
+#                   integration tests (real PostgreSQL and MariaDB started on loopback in
+#                   a temp dir)
 #   make demo       a throwaway PostgreSQL, the daemon, a sample session
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format-check, make clean
@@ -15,7 +16,7 @@ DOCDIR ?= $(PREFIX)/share/doc/txscope
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libuv libpq inih
+PKGS := libuv libpq libmariadb inih
 # libedit for the CLI's line editing; Debian's pkg-config name is libedit.
 CLI_PKGS := libcjson libedit
 TEST_PKGS := check libcjson
@@ -51,7 +52,7 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 DAEMON_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(DAEMON_SRC))
 LIBTXSCOPE_OBJ := $(call obj,$(LIBTXSCOPE_SRC))
-UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c)
+UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c)
 
 .PHONY: FORCE analyze all release asan check unit integration demo install clean format format-check
 

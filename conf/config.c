@@ -58,7 +58,9 @@ typedef struct conf_key {
 /* Indexed by txs_log_level_t. */
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 /* The drivers a [db.NAME] may name; extend with the driver. */
-static const char *const drivers[] = {"postgresql", NULL};
+static const char *const drivers[] = {"postgresql", "mysql", NULL};
+static const char *const ddl_policies[] = {"refuse", "allow", NULL};
+_Static_assert(sizeof(txs_ddl_policy_t) == sizeof(int), "T_ENUM stores an int");
 
 _Static_assert(sizeof(txs_log_level_t) == sizeof(int), "T_ENUM stores an int");
 
@@ -120,7 +122,8 @@ static const conf_key_t keys[] = {
     {DB("driver", driver, "postgresql", RESTART, "the kind of database"),
      .type = T_CHOICE, .choices = drivers},
     {DB("dsn", dsn, NULL, RELOAD,
-        "where to connect: a postgresql:// URI or libpq key=value words; required"),
+        "where to connect: a postgresql:// URI or libpq key=value words, or a mysql:// URI; "
+        "required"),
      .type = T_STRING, .min = 1, .required = true},
     {DB("pool_size", pool_size, "10", RELOAD, "backend connections at most"),
      .type = T_INT, .min = 1, .max = 10000},
@@ -133,6 +136,10 @@ static const conf_key_t keys[] = {
     {DB("connect_timeout", connect_timeout_ms, "10s", RELOAD,
         "how long opening a connection may take"),
      .type = T_DURATION, .min = 100, .max = 10 * MINUTE},
+    {DB("ddl_in_transaction", ddl_in_transaction, "refuse", RELOAD,
+        "MySQL: DDL inside a transaction commits it; refuse it (0A000) or allow it "
+        "(the transaction ends committed)"),
+     .type = T_ENUM, .choices = ddl_policies},
 };
 /* clang-format on */
 

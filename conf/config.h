@@ -10,16 +10,24 @@
 
 #define TXS_CONF_NAME_MAX 63 /* [db.NAME] and [tokens] names: 1..63 of [a-z0-9_] */
 
+/* What a [db.NAME] on a backend whose DDL commits implicitly (MySQL) does with DDL
+ * inside a transaction. */
+typedef enum txs_ddl_policy {
+    TXS_DDL_REFUSE = 0, /* error 0A000, nothing sent */
+    TXS_DDL_ALLOW,      /* sent; the transaction ends committed, as the server commits it */
+} txs_ddl_policy_t;
+
 /* One [db.NAME] section. Durations are in milliseconds; 0 means "off" where the
  * setting allows it (pool_recycle). */
 typedef struct txs_db_conf {
     char name[TXS_CONF_NAME_MAX + 1];
-    char *driver;                /* "postgresql" */
-    char *dsn;                   /* a URI or libpq key=value words; required */
+    char *driver;                /* "postgresql" or "mysql" */
+    char *dsn;                   /* a URI (or libpq key=value words); required */
     int pool_size;               /* max backend connections, default 10 */
     uint64_t pool_timeout_ms;    /* how long a session waits for a connection, default 30s */
     uint64_t pool_recycle_ms;    /* max age since opened, 0 = never; default 3600s */
     uint64_t connect_timeout_ms; /* default 10s */
+    txs_ddl_policy_t ddl_in_transaction; /* default refuse */
 } txs_db_conf_t;
 
 /* Added: a client token. A hello with `secret` authenticates as the principal `name`. */

@@ -37,6 +37,11 @@ const txs_driver_t *txs_pool_driver(const txs_pool_t *p)
     return p->drv;
 }
 
+const txs_db_conf_t *txs_pool_conf(const txs_pool_t *p)
+{
+    return p->conf;
+}
+
 txs_pool_t *txs_pool_create(uv_loop_t *loop, const txs_db_conf_t *conf)
 {
     const txs_driver_t *drv = txs_driver_find(conf->driver);
@@ -363,27 +368,20 @@ static void on_reset_done(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     if (st == TXS_DRV_OK && b->pool->drv->tx_status(c) == TXS_DRV_TX_IDLE)
         make_idle(b);
     else
-        backend_close(b, st == TXS_DRV_LOST ? "lost during rollback" : "rollback failed");
+        backend_close(b, st == TXS_DRV_LOST ? "lost during reset" : "reset failed");
 }
 
+/* The driver puts the connection back clean (a rollback, or MySQL's reset of session
+ * state) before anyone else may use it. */
 void txs_pool_release(txs_backend_t *b)
 {
     txs_pool_t *p = b->pool;
     p->nlinked--;
     switch (p->drv->tx_status(b->dconn)) {
     case TXS_DRV_TX_IDLE:
-        make_idle(b);
-        return;
     case TXS_DRV_TX_INTRANS:
     case TXS_DRV_TX_INERROR:
-        if (!p->shutting_down) {
-            static const txs_stmt_t rollback = {.sql = "ROLLBACK", .sql_len = 8};
-            b->state = TXS_BACKEND_RESETTING;
-            if (p->drv->run(b->dconn, &rollback, on_reset_done, b) == TXS_OK)
-                return;
-        }
-        backend_close(b, "returned inside a transaction");
-        return;
+        break;
     case TXS_DRV_TX_ACTIVE:
         backend_close(b, "returned with a statement running");
         return;
@@ -391,6 +389,16 @@ void txs_pool_release(txs_backend_t *b)
         backend_close(b, "returned broken");
         return;
     }
+    if (p->shutting_down || expired(b)) {
+        backend_close(b, p->shutting_down ? "shutdown" : "pool_recycle");
+        return;
+    }
+    b->state = TXS_BACKEND_RESETTING;
+    int rc = p->drv->reset(b->dconn, on_reset_done, b);
+    if (rc == 1)
+        make_idle(b);
+    else if (rc != TXS_OK)
+        backend_close(b, "could not be reset");
 }
 
 void txs_pool_discard(txs_backend_t *b)

@@ -56,6 +56,7 @@ typedef struct txs_pool_stats {
 txs_pool_t *txs_pool_create(uv_loop_t *loop, const txs_db_conf_t *conf);
 const char *txs_pool_name(const txs_pool_t *p);
 const txs_driver_t *txs_pool_driver(const txs_pool_t *p);
+const txs_db_conf_t *txs_pool_conf(const txs_pool_t *p);
 
 /* A clean backend for w's owner now (returned, state LINKED), or NULL: w is then
  * queued and w->cb runs later with a backend or an error. */

@@ -28,6 +28,7 @@
 
 static void advance(txs_session_t *s);
 static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t step);
+static void run_statements(txs_session_t *s, const txs_stmt_t *stmts, int n, txs_step_t step);
 static void run_main(txs_session_t *s);
 static void on_pool(txs_pool_waiter_t *w, txs_backend_t *b, const txs_error_info_t *err);
 static void on_outcome(txs_journal_waiter_t *w, txs_outcome_t o);
@@ -255,7 +256,8 @@ static bool is_work(const txs_request_t *r)
  * outcome unknown. */
 static bool step_commits(const txs_session_t *s)
 {
-    return s->step == TXS_STEP_COMMIT || (s->step == TXS_STEP_BATCH && s->batch_own_tx);
+    return s->step == TXS_STEP_COMMIT || s->step == TXS_STEP_DDL_COMMIT ||
+           (s->step == TXS_STEP_BATCH && s->batch_own_tx);
 }
 
 void txs_session_wind_down(txs_session_t *s)
@@ -322,7 +324,7 @@ static bool needs_begin(const txs_session_t *s)
     const txs_request_t *r = cur(s);
     switch (r->op) {
     case TXS_OP_QUERY:
-        return !r->autocommit;
+        return !s->run_alone;
     case TXS_OP_BEGIN:
     case TXS_OP_SAVEPOINT:
         return true;
@@ -331,13 +333,26 @@ static bool needs_begin(const txs_session_t *s)
     }
 }
 
+#define TXS_BEGIN_SQL_MAX 160 /* driver.h: begin_sql's text fits */
+
+/* The statements that open the transaction with the session's options, in the
+ * backend's dialect (MySQL needs two when an isolation level is given). */
+static int begin_sql(txs_session_t *s, char *buf, size_t len, txs_stmt_t *stmts)
+{
+    return driver(s)->begin_sql(s->isolation, s->read_only, s->deferrable, buf, len, stmts);
+}
+
 /* The backend is linked: send what the current request needs next. */
 static void run_next(txs_session_t *s)
 {
     if (needs_begin(s) && !s->tx_on_backend) {
-        char sql[128];
-        txs_tx_sql_begin(s->isolation, s->read_only, s->deferrable, sql, sizeof sql);
-        run_sql(s, sql, TXS_STEP_BEGIN);
+        char buf[TXS_BEGIN_SQL_MAX];
+        txs_stmt_t begin[TXS_DRV_BEGIN_MAX];
+        int n = begin_sql(s, buf, sizeof buf, begin);
+        if (n == 1)
+            run_statement(s, begin, TXS_STEP_BEGIN);
+        else
+            run_statements(s, begin, n, TXS_STEP_BEGIN);
         return;
     }
     run_main(s);
@@ -400,13 +415,11 @@ static void run_batch(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
     int n = r->nstmts;
-    txs_stmt_t *all = txs_xmalloc((size_t)(n + 2) * sizeof *all);
-    char begin[128];
+    txs_stmt_t *all = txs_xmalloc((size_t)(n + TXS_DRV_BEGIN_MAX + 1) * sizeof *all);
+    char begin[TXS_BEGIN_SQL_MAX];
     int k = 0;
-    if (!s->tx_on_backend) {
-        txs_tx_sql_begin(s->isolation, s->read_only, s->deferrable, begin, sizeof begin);
-        all[k++] = (txs_stmt_t){.sql = begin, .sql_len = strlen(begin)};
-    }
+    if (!s->tx_on_backend)
+        k = begin_sql(s, begin, sizeof begin, all);
     s->batch_first = k;
     memcpy(all + k, r->stmts, (size_t)n * sizeof *all);
     k += n;
@@ -424,7 +437,15 @@ static void run_main(txs_session_t *s)
     const txs_request_t *r = cur(s);
     switch (r->op) {
     case TXS_OP_QUERY:
-        if (r->autocommit)
+        s->batch_first = 0;
+        if (s->ddl_commit) {
+            const txs_stmt_t two[2] = {{.sql = "COMMIT", .sql_len = 6}, r->stmt};
+            s->batch_first = 1;
+            announce_commit(s);
+            run_statements(s, two, 2, TXS_STEP_DDL_COMMIT);
+            return;
+        }
+        if (s->run_alone)
             announce_commit(s);
         run_statement(s, &r->stmt, TXS_STEP_STATEMENT);
         return;
@@ -461,6 +482,8 @@ static void step_error(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st, t
         e->from_db = false;
         e->has_index = false;
     }
+    if (s->step != TXS_STEP_BATCH)
+        e->has_index = false; /* e.g. the 2nd statement of a MySQL begin: not the request's */
 }
 
 static void fail_tx(txs_session_t *s)
@@ -502,7 +525,7 @@ static void reply_results(txs_session_t *s, bool batch, bool committed)
     bool fits = true;
     if (!batch) {
         txs_buf_putc(out, ',');
-        fits = put_result(s, 0, limit);
+        fits = put_result(s, s->batch_first, limit);
     } else {
         txs_buf_puts(out, ",\"results\":[");
         for (int i = 0; fits && i < cur(s)->nstmts; i++) {
@@ -558,9 +581,10 @@ static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
     case TXS_DRV_LOST: {
         tx_ended(s, TXS_OUTCOME_UNKNOWN);
         step_error(s, dc, st, &e);
-        const char *when = commit  ? "during commit"
-                           : batch ? "during the batch's commit"
-                                   : "while the autocommit statement ran";
+        const char *when = commit                            ? "during commit"
+                           : batch                           ? "during the batch's commit"
+                           : s->step == TXS_STEP_DDL_COMMIT ? "during the commit before DDL"
+                                                             : "while the autocommit statement ran";
         txs_log_warn("client %llu ctx %s: backend lost %s: outcome unknown",
                      (unsigned long long)s->client->id, s->ctx, when);
         reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
@@ -572,9 +596,30 @@ static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
     }
 }
 
+/* COMMIT, then DDL alone (ddl_in_transaction = allow): what MySQL does implicitly, sent
+ * explicitly so that the outcome is known however the DDL ends. */
+static void done_ddl_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
+{
+    txs_error_info_t e;
+    if (st == TXS_DRV_DB_ERROR) {
+        driver(s)->last_error(dc, &e);
+        bool commit_failed = !e.has_index || e.index == 0;
+        e.has_index = false;
+        if (commit_failed) {
+            commit_step_done(s, dc, st, &e);
+            return;
+        }
+        tx_ended(s, TXS_OUTCOME_COMMITTED); /* the DDL failed after the commit */
+        reply_error(s, &e);
+        release_backend(s);
+        return;
+    }
+    commit_step_done(s, dc, st, NULL);
+}
+
 static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
-    if (cur(s)->autocommit) { /* the statement ran alone: a transaction of its own */
+    if (s->run_alone) { /* the statement ran alone: a transaction of its own */
         commit_step_done(s, dc, st, NULL);
         return;
     }
@@ -712,6 +757,9 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
     case TXS_STEP_STATEMENT:
         done_statement(s, dc, st);
         break;
+    case TXS_STEP_DDL_COMMIT:
+        done_ddl_commit(s, dc, st);
+        break;
     case TXS_STEP_BATCH:
         done_batch(s, dc, st);
         break;
@@ -812,10 +860,44 @@ static bool refuse_too_deep(txs_session_t *s)
     return true;
 }
 
+/* DDL that commits implicitly (MySQL), in a transaction: refused unless the db allows
+ * it, and never in a batch, whose statements must stay one unit of work. index >= 0
+ * names a batch's statement. */
+static bool refuse_implicit_commit(txs_session_t *s, const txs_stmt_t *st, int index)
+{
+    const char *what = NULL;
+    if (txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL ||
+        !txs_sql_commits_implicitly(st->sql, st->sql_len, &what))
+        return false;
+    if (index < 0 && txs_pool_conf(s->pool)->ddl_in_transaction == TXS_DDL_ALLOW)
+        return false;
+    txs_error_info_t e = {
+        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "%s inside a transaction is refused: %s commits the transaction implicitly; run "
+             "it as a query with \"autocommit\":true%s",
+             what, txs_pool_driver(s->pool)->name,
+             index >= 0 ? "" : " (or set ddl_in_transaction = allow)");
+    e.message = msg;
+    reply_error(s, &e);
+    return true;
+}
+
+/* deferrable:true on a backend without deferrable transactions. */
+static bool refuse_deferrable(txs_session_t *s, const txs_request_t *r)
+{
+    if (r->deferrable != TXS_TRUE || txs_pool_driver(s->pool)->features & TXS_DRV_DEFERRABLE)
+        return false;
+    reply_proxy(s, TXS_SQLSTATE_NOT_SUPPORTED, "\"deferrable\" is not supported by %s",
+                txs_pool_driver(s->pool)->name);
+    return true;
+}
+
 static bool start_begin(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    if (refuse_if_failed(s))
+    if (refuse_if_failed(s) || refuse_deferrable(s, r))
         return true;
     if (s->tx == TXS_TX_IDLE) {
         open_tx(s, r);
@@ -871,7 +953,22 @@ static bool start_query(txs_session_t *s)
         reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX, "\"autocommit\" query while a transaction is open");
         return true;
     }
-    if (!r->autocommit && s->tx == TXS_TX_IDLE) {
+    s->run_alone = r->autocommit;
+    s->ddl_commit = false;
+    if (!r->autocommit && txs_sql_commits_implicitly(r->stmt.sql, r->stmt.sql_len, NULL) &&
+        !(txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL)) {
+        if (refuse_implicit_commit(s, &r->stmt, -1))
+            return true;
+        /* Allowed: as on the server, what is open ends committed and the DDL runs alone. */
+        if (s->tx != TXS_TX_IDLE && s->tx_on_backend) {
+            s->ddl_commit = true;
+        } else {
+            if (s->tx != TXS_TX_IDLE)
+                tx_ended(s, TXS_OUTCOME_COMMITTED); /* begun, nothing sent: nothing to do */
+            s->run_alone = true;
+        }
+    }
+    if (!s->run_alone && s->tx == TXS_TX_IDLE) {
         open_tx(s, NULL);
         s->autobegun = true;
     }
@@ -882,10 +979,10 @@ static bool start_query(txs_session_t *s)
 static bool start_batch(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    if (refuse_if_failed(s))
+    if (refuse_if_failed(s) || refuse_deferrable(s, r))
         return true;
     for (int i = 0; i < r->nstmts; i++)
-        if (refuse_tx_control(s, &r->stmts[i], i))
+        if (refuse_tx_control(s, &r->stmts[i], i) || refuse_implicit_commit(s, &r->stmts[i], i))
             return true;
     if (s->tx != TXS_TX_IDLE && refuse_other_options(s, r))
         return true;

@@ -41,6 +41,7 @@ typedef enum txs_step {
     TXS_STEP_SAVEPOINT,     /* the named savepoint ops */
     TXS_STEP_RELEASE,
     TXS_STEP_ROLLBACK_TO,
+    TXS_STEP_DDL_COMMIT, /* COMMIT + the DDL: MySQL's implicit commit, made explicit */
 } txs_step_t;
 
 typedef struct txs_session {
@@ -65,8 +66,11 @@ typedef struct txs_session {
     txs_backend_t *backend;
     txs_pool_waiter_t waiter;
     txs_journal_waiter_t outcome_waiter;
-    int batch_first; /* the batch sent: index of the first of the request's statements */
+    int batch_first; /* the statements sent: index of the first of the request's own */
     bool batch_own_tx;
+    bool run_alone;  /* the query runs as a transaction of its own (autocommit, or DDL
+                        that commits implicitly with nothing open on the backend) */
+    bool ddl_commit; /* the query is DDL that commits the open transaction first */
 
     txs_queued_t *current; /* running, acquiring or waiting; NULL when READY */
     txs_queued_t *head, *tail;

@@ -1,5 +1,5 @@
-/* tx_sql.h - the SQL text of the transaction control the session sends: BEGIN with its
- * options, and the savepoint statements, names quoted the backend's way. Pure code. */
+/* tx_sql.h - the SQL text of the savepoint statements the session sends, names quoted
+ * the backend's way (BEGIN is the driver's begin_sql). Pure code. */
 #ifndef TXS_DAEMON_TX_SQL_H
 #define TXS_DAEMON_TX_SQL_H
 
@@ -11,10 +11,6 @@
 /* How a backend quotes an identifier (the driver's quote_ident). */
 typedef void (*txs_quote_fn)(txs_buf_t *out, const char *name, size_t len);
 
-/* "BEGIN ISOLATION LEVEL ..., READ ONLY, DEFERRABLE" with the options given; returns
- * its length (at most 80 bytes). */
-size_t txs_tx_sql_begin(txs_isolation_t iso, txs_tristate_t read_only, txs_tristate_t deferrable,
-                        char *buf, size_t len);
 /* Append "VERB name" with name quoted, then a NUL; returns where it starts in out. */
 size_t txs_tx_sql_savepoint(txs_buf_t *out, txs_quote_fn quote, const char *verb, const char *name);
 /* The same for the savepoint behind nested level `level` (1-based depth), named

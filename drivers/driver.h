@@ -36,8 +36,19 @@ typedef enum txs_drv_txstatus {
 typedef void (*txs_drv_cb)(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 typedef void (*txs_drv_closed_cb)(void *arg);
 
+/* What a backend's SQL can do, for the checks the session makes before it sends. */
+enum {
+    TXS_DRV_DEFERRABLE = 1 << 0,      /* BEGIN ... DEFERRABLE means something */
+    TXS_DRV_TRANSACTIONAL_DDL = 1 << 1, /* DDL runs inside a transaction; without it
+                                           DDL commits the transaction (MySQL) */
+};
+
+/* At most this many statements open a transaction (begin_sql). */
+#define TXS_DRV_BEGIN_MAX 2
+
 typedef struct txs_driver {
-    const char *name; /* "postgresql" */
+    const char *name;  /* "postgresql", "mysql" */
+    unsigned features; /* TXS_DRV_* above */
 
     /* Start connecting to `dsn` (driver syntax). cb runs once: OK (connected, idle,
      * ready for run()) or LOST (could not connect within timeout_ms; last_error()
@@ -67,8 +78,25 @@ typedef struct txs_driver {
     int (*encode_result)(txs_dconn_t *c, int index, txs_buf_t *out, size_t max_len);
 
     /* Append `name` as an identifier of this backend's SQL, quoted so that any text
-     * is taken literally (PostgreSQL: "na""me"). */
+     * is taken literally (PostgreSQL: "na""me", MySQL: `na``me`). */
     void (*quote_ident)(txs_buf_t *out, const char *name, size_t len);
+
+    /* The statements that open a transaction with these options, to be run in order
+     * (PostgreSQL: one BEGIN ISOLATION LEVEL ...; MySQL: SET TRANSACTION ISOLATION
+     * LEVEL ... then START TRANSACTION READ ONLY). Their text goes into buf (NUL-
+     * terminated, at most 160 bytes in all) and stmts[0..n-1] point into it; returns
+     * n (1..TXS_DRV_BEGIN_MAX). An option the backend lacks (see features) is the
+     * caller's to refuse; here it is left out. */
+    int (*begin_sql)(txs_isolation_t iso, txs_tristate_t read_only, txs_tristate_t deferrable,
+                     char *buf, size_t len, txs_stmt_t stmts[TXS_DRV_BEGIN_MAX]);
+
+    /* Between operations, before the connection goes to its next user: roll back an
+     * open transaction, and clear the session state this driver can tell was changed
+     * (MySQL: user variables, temporary tables, GET_LOCK locks, session variables, via
+     * mysql_reset_connection). Returns 1 when the connection is clean already (cb is
+     * not called), TXS_OK when cb will run: OK = clean now; DB_ERROR or LOST = close
+     * it. Any other return: close it. */
+    int (*reset)(txs_dconn_t *c, txs_drv_cb cb, void *arg);
 
     /* After a cb with DB_ERROR or LOST: the error. Strings live until the next
      * operation on c, or close. */
@@ -92,15 +120,17 @@ typedef struct txs_driver {
      * closed_cb(arg) runs when every handle is closed (a later loop turn). */
     void (*close)(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg);
 
-    /* The server's id of this connection (PostgreSQL backend pid), 0 if unknown. */
+    /* The server's id of this connection (PostgreSQL backend pid, MySQL
+     * CONNECTION_ID()), 0 if unknown. */
     int (*backend_pid)(txs_dconn_t *c);
 } txs_driver_t;
 
-/* The driver registered under `name` ("postgresql"), or NULL. */
+/* The driver registered under `name` ("postgresql", "mysql"), or NULL. */
 const txs_driver_t *txs_driver_find(const char *name);
 /* Comma-separated names of the known drivers, for error messages. */
 const char *txs_driver_names(void);
 
 extern const txs_driver_t txs_driver_pg;
+extern const txs_driver_t txs_driver_mysql;
 
 #endif

@@ -30,6 +30,7 @@
 #include "daemon/log.h"
 #include "drivers/driver.h"
 #include "drivers/pg_options.h"
+#include "drivers/pg_tx.h"
 #include "drivers/pg_types.h"
 #include "drivers/stmt_copy.h"
 #include "protocol/errors.h"
@@ -1111,6 +1112,19 @@ static txs_drv_txstatus_t pg_tx_status(txs_dconn_t *c)
     }
 }
 
+/* Only the transaction is undone: session state (SET, LISTEN, advisory locks) is not
+ * tracked yet. */
+static int pg_reset(txs_dconn_t *c, txs_drv_cb cb, void *arg)
+{
+    static const txs_stmt_t rollback = {.sql = "ROLLBACK", .sql_len = 8};
+    txs_drv_txstatus_t st = pg_tx_status(c);
+    if (st == TXS_DRV_TX_IDLE)
+        return 1;
+    if (st == TXS_DRV_TX_INTRANS || st == TXS_DRV_TX_INERROR)
+        return pg_run(c, &rollback, cb, arg);
+    return TXS_ESTATE;
+}
+
 static void pg_watch(txs_dconn_t *c, txs_drv_cb cb, void *arg)
 {
     c->watch_cb = cb;
@@ -1179,11 +1193,14 @@ static int pg_backend_pid(txs_dconn_t *c)
 
 const txs_driver_t txs_driver_pg = {
     .name = "postgresql",
+    .features = TXS_DRV_DEFERRABLE | TXS_DRV_TRANSACTIONAL_DDL,
     .connect = pg_connect,
     .run = pg_run,
     .run_batch = pg_run_batch,
     .encode_result = pg_encode_result,
     .quote_ident = pg_quote_ident,
+    .begin_sql = txs_pg_begin_sql,
+    .reset = pg_reset,
     .last_error = pg_last_error,
     .cancel = pg_cancel,
     .tx_status = pg_tx_status,

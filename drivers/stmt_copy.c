@@ -13,6 +13,7 @@ void txs_stmt_copy_keep(txs_stmt_copy_t *c, const txs_stmt_t *stmts, int n)
     if (total > c->val_cap) {
         c->val_off = txs_xrealloc(c->val_off, total * sizeof *c->val_off);
         c->vals = txs_xrealloc(c->vals, total * sizeof *c->vals);
+        c->kinds = txs_xrealloc(c->kinds, total);
         c->val_cap = total;
     }
     if (n > c->stmt_cap) {
@@ -27,8 +28,9 @@ void txs_stmt_copy_keep(txs_stmt_copy_t *c, const txs_stmt_t *stmts, int n)
         c->sql_off[k] = c->text.len;
         txs_buf_append(&c->text, s->sql, s->sql_len);
         txs_buf_putc(&c->text, '\0');
-        c->stmts[k] = (txs_stmt_t){NULL, s->sql_len, s->nparams, NULL, NULL};
+        c->stmts[k] = (txs_stmt_t){.sql_len = s->sql_len, .nparams = s->nparams};
         for (int i = 0; i < s->nparams; i++, v++) {
+            c->kinds[v] = s->kinds ? s->kinds[i] : TXS_PARAM_TEXT;
             if (!s->values[i]) {
                 c->val_off[v] = SIZE_MAX;
                 continue;
@@ -50,6 +52,7 @@ const txs_stmt_t *txs_stmt_copy_get(txs_stmt_copy_t *c)
         txs_stmt_t *s = &c->stmts[k];
         s->sql = c->text.data + c->sql_off[k];
         s->values = c->vals + v;
+        s->kinds = c->kinds + v;
         for (int i = 0; i < s->nparams; i++, v++)
             c->vals[v] = c->val_off[v] == SIZE_MAX ? NULL : c->text.data + c->val_off[v];
     }
@@ -70,5 +73,6 @@ void txs_stmt_copy_free(txs_stmt_copy_t *c)
     free(c->sql_off);
     free(c->val_off);
     free(c->vals);
+    free(c->kinds);
     memset(c, 0, sizeof *c);
 }

@@ -17,13 +17,14 @@ typedef struct txs_stmt_copy {
     int stmt_cap;
     size_t *val_off; /* value offsets in text, all statements' in a row; SIZE_MAX: NULL */
     const char **vals;
+    unsigned char *kinds; /* parallel to val_off */
     size_t val_cap;
 } txs_stmt_copy_t;
 
 /* Copy n statements (replacing what was held). */
 void txs_stmt_copy_keep(txs_stmt_copy_t *c, const txs_stmt_t *stmts, int n);
 /* The statements held, their pointers into the copy; valid until the next keep/clear.
- * Values are NUL-terminated; lengths is NULL. */
+ * Values are NUL-terminated; lengths is NULL; kinds are kept. */
 const txs_stmt_t *txs_stmt_copy_get(txs_stmt_copy_t *c);
 /* Hold nothing, and give back text beyond a few kB. */
 void txs_stmt_copy_clear(txs_stmt_copy_t *c);

@@ -437,22 +437,26 @@ static int decode_name(decoder_t *d)
 }
 
 /* One parameter as the text the driver binds. */
-static int decode_param(decoder_t *d, size_t i, const char *field, const char **value, int *len)
+static int decode_param(decoder_t *d, size_t i, const char *field, const char **value, int *len,
+                        unsigned char *kind)
 {
     static const char s_true[] = "true", s_false[] = "false";
     const txs_json_tok_t *t = tok(d, i);
     char *s;
     size_t n;
+    *kind = TXS_PARAM_TEXT;
     switch ((txs_json_kind_t)t->kind) {
     case TXS_JSON_NULL:
         *value = NULL;
         *len = 0;
         return TXS_OK;
     case TXS_JSON_TRUE:
+        *kind = TXS_PARAM_BOOL;
         *value = s_true;
         *len = 4;
         return TXS_OK;
     case TXS_JSON_FALSE:
+        *kind = TXS_PARAM_BOOL;
         *value = s_false;
         *len = 5;
         return TXS_OK;
@@ -462,6 +466,7 @@ static int decode_param(decoder_t *d, size_t i, const char *field, const char **
         s = arena_string(d, i, &n);
         break;
     case TXS_JSON_NUMBER:
+        *kind = TXS_PARAM_NUMBER;
         /* Exactly as written: 2^62 + 1 or 1.10 must not pass through a double. */
         s = arena_alloc(&d->arena, (size_t)t->len + 1, 1);
         memcpy(s, d->line + t->start, t->len);
@@ -472,6 +477,7 @@ static int decode_param(decoder_t *d, size_t i, const char *field, const char **
     case TXS_JSON_OBJECT:
     default:
         /* Its JSON text, compacted; numbers and strings stay as written. */
+        *kind = TXS_PARAM_JSON;
         s = arena_alloc(&d->arena, (size_t)t->len + 1, 1);
         n = txs_json_compact(d->line + t->start, t->len, s);
         s[n] = '\0';
@@ -494,6 +500,7 @@ static int decode_stmt(decoder_t *d, size_t sql, size_t params, const char *sql_
     st->nparams = 0;
     st->values = NULL;
     st->lengths = NULL;
+    st->kinds = NULL;
     if (!params)
         return TXS_OK;
     uint32_t count = tok(d, params)->count;
@@ -501,9 +508,10 @@ static int decode_stmt(decoder_t *d, size_t sql, size_t params, const char *sql_
         return fail(d, "field \"%s\" has too many elements", params_field);
     const char **values = arena_alloc(&d->arena, count * sizeof *values, _Alignof(const char *));
     int *lengths = arena_alloc(&d->arena, count * sizeof *lengths, _Alignof(int));
+    unsigned char *kinds = arena_alloc(&d->arena, count, 1);
     size_t e = params + 1;
     for (uint32_t k = 0; k < count; k++) {
-        rc = decode_param(d, e, params_field, &values[k], &lengths[k]);
+        rc = decode_param(d, e, params_field, &values[k], &lengths[k], &kinds[k]);
         if (rc)
             return rc;
         e = txs_json_next(&d->doc, e);
@@ -511,6 +519,7 @@ static int decode_stmt(decoder_t *d, size_t sql, size_t params, const char *sql_
     st->nparams = (int)count;
     st->values = values;
     st->lengths = lengths;
+    st->kinds = kinds;
     return TXS_OK;
 }
 

@@ -41,15 +41,26 @@ typedef enum txs_tristate {
     TXS_TRUE = 1,
 } txs_tristate_t;
 
+/* What JSON a parameter was given as. Every driver binds its text; a backend that
+ * does not convert text as PostgreSQL does (MySQL's LIMIT ?, TRUE as 1) needs the kind. */
+typedef enum txs_param_kind {
+    TXS_PARAM_TEXT = 0, /* a JSON string, or NULL (values[i] == NULL) */
+    TXS_PARAM_NUMBER,   /* a JSON number, its text exactly as written */
+    TXS_PARAM_BOOL,     /* true / false: the text "true" / "false" */
+    TXS_PARAM_JSON,     /* an array or object: its compacted JSON text */
+} txs_param_kind_t;
+
 /* One SQL statement with its parameters, as every driver takes it.
  * values[i] == NULL is SQL NULL; every other value is NUL-terminated text
- * (lengths[i] bytes, not counting the NUL). */
+ * (lengths[i] bytes, not counting the NUL). kinds[i] is a txs_param_kind_t;
+ * kinds NULL means all TXS_PARAM_TEXT. */
 typedef struct txs_stmt {
     const char *sql;
     size_t sql_len;
     int nparams;
     const char *const *values;
     const int *lengths;
+    const unsigned char *kinds;
 } txs_stmt_t;
 
 typedef struct txs_request {

@@ -1,4 +1,5 @@
-/* sqlclass.c - recognising transaction control written as SQL from its leading words. */
+/* sqlclass.c - recognising transaction control, and MySQL's implicitly committing
+ * statements, from their leading words. */
 #include "protocol/sqlclass.h"
 
 #include <string.h>
@@ -230,6 +231,42 @@ bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what)
     for (int mysql = 0; mysql <= 1 && !name; mysql++) {
         lexer_t lx = {.s = sql, .len = len, .mysql = mysql};
         name = classify(&lx);
+    }
+    if (what)
+        *what = name;
+    return name != NULL;
+}
+
+/* MySQL's "statements that cause an implicit commit", read with MySQL's comment rules:
+ * the first word names them, except a CREATE or DROP of a TEMPORARY table. */
+static const char *const implicit_commit_words[] = {
+    "ALTER",    "CREATE",  "DROP",    "RENAME", "TRUNCATE",  "GRANT",  "REVOKE",
+    "LOCK",     "UNLOCK",  "ANALYZE", "CACHE",  "CHECK",     "FLUSH",  "LOAD",
+    "OPTIMIZE", "REPAIR",  "RESET",   "INSTALL", "UNINSTALL", NULL,
+};
+
+bool txs_sql_commits_implicitly(const char *sql, size_t len, const char **what)
+{
+    lexer_t lx = {.s = sql, .len = len, .mysql = true};
+    const char *w;
+    size_t n;
+    const char *name = NULL;
+    if (next_word(&lx, &w, &n)) {
+        for (int i = 0; implicit_commit_words[i] && !name; i++)
+            if (word_is(w, n, implicit_commit_words[i]))
+                name = implicit_commit_words[i];
+        if (name && strcmp(name, "CREATE") == 0) {
+            if (accept(&lx, "OR"))
+                accept(&lx, "REPLACE");
+            if (accept(&lx, "TEMPORARY"))
+                name = NULL;
+        } else if (name && strcmp(name, "DROP") == 0 && accept(&lx, "TEMPORARY")) {
+            name = NULL;
+        } else if (name && strcmp(name, "LOAD") == 0 && !accept(&lx, "INDEX")) {
+            name = NULL; /* LOAD DATA / LOAD XML are plain statements */
+        } else if (!name && word_is(w, n, "SET") && accept(&lx, "PASSWORD")) {
+            name = "SET PASSWORD";
+        }
     }
     if (what)
         *what = name;

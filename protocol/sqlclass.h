@@ -20,4 +20,12 @@ bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what);
  * in any case. Loose on purpose: a COPY TO STDOUT that mentions stdin is taken too. */
 bool txs_sql_is_copy_from_stdin(const char *sql, size_t len);
 
+/* True when MySQL commits the open transaction before running the statement (and
+ * after): DDL (CREATE, ALTER, DROP, RENAME, TRUNCATE; not CREATE/DROP TEMPORARY TABLE),
+ * GRANT, REVOKE, SET PASSWORD, LOCK/UNLOCK TABLES, ANALYZE/CHECK/OPTIMIZE/REPAIR TABLE,
+ * CACHE INDEX, LOAD INDEX, FLUSH, RESET, INSTALL/UNINSTALL. Read with MySQL's comment
+ * rules (executable comments are code). `what`, when not NULL, gets the statement's
+ * first word ("CREATE") or NULL. */
+bool txs_sql_commits_implicitly(const char *sql, size_t len, const char **what);
+
 #endif

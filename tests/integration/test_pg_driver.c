@@ -172,7 +172,7 @@ static txs_stmt_t mkstmt(const char *sql, int n, const char *const *vals, int *l
 {
     for (int i = 0; i < n; i++)
         lens[i] = vals[i] ? (int)strlen(vals[i]) : 0;
-    txs_stmt_t s = {sql, strlen(sql), n, vals, lens};
+    txs_stmt_t s = {sql, strlen(sql), n, vals, lens, NULL};
     return s;
 }
 
@@ -251,7 +251,7 @@ static txs_drv_status_t t_batch(t_t *t, const char *const *sqls, int n)
 {
     txs_stmt_t *s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
     for (int i = 0; i < n; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
     t_batch_start(t, s, n);
     free(s);
     return t_wait(t);
@@ -829,14 +829,14 @@ START_TEST(nul_bytes_are_refused_before_sending)
     t_open(&t);
     const char *vals[] = {"a\0b"};
     int lens[] = {3};
-    txs_stmt_t s = {"select $1::text", 15, 1, vals, lens};
+    txs_stmt_t s = {"select $1::text", 15, 1, vals, lens, NULL};
     t.done = 0;
     ck_assert_int_eq(drv->run(t.c, &s, on_op, &t), TXS_OK);
     ck_assert_int_eq(t.done, 0); /* never from inside run() */
     ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
     ck_assert_str_eq(t.code, "22021");
     static const char sql2[] = "select 1\0; drop table x";
-    txs_stmt_t s2 = {sql2, sizeof sql2 - 1, 0, NULL, NULL};
+    txs_stmt_t s2 = {sql2, sizeof sql2 - 1, 0, NULL, NULL, NULL};
     t.done = 0;
     ck_assert_int_eq(drv->run(t.c, &s2, on_op, &t), TXS_OK);
     ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
@@ -1252,7 +1252,7 @@ START_TEST(batch_is_one_pipeline)
     }
     txs_stmt_t s[N];
     for (int i = 0; i < N; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
     int64_t t0 = txs_pgtest_now_ms();
     t_batch_start(&t, s, N);
     for (int i = 0; i < N; i++)
@@ -1376,9 +1376,9 @@ START_TEST(batch_with_a_nul_byte_sends_nothing)
     t_ok(&t, "create temp table pgdrv_n (x text)");
     const char *vals[] = {"a\0b"}, *ok[] = {"fine"};
     int lens[] = {3}, oklens[] = {4};
-    txs_stmt_t s[3] = {{"insert into pgdrv_n values ($1)", 31, 1, vals, lens},
-                       {"insert into pgdrv_n values ($1)", 31, 1, ok, oklens},
-                       {"insert into pgdrv_n values ('x')", 32, 0, NULL, NULL}};
+    txs_stmt_t s[3] = {{"insert into pgdrv_n values ($1)", 31, 1, vals, lens, NULL},
+                       {"insert into pgdrv_n values ($1)", 31, 1, ok, oklens, NULL},
+                       {"insert into pgdrv_n values ('x')", 32, 0, NULL, NULL, NULL}};
     t_batch_start(&t, s, 3);
     ck_assert_int_eq(t_wait(&t), TXS_DRV_DB_ERROR);
     ck_assert_str_eq(t.code, "22021");
@@ -1452,7 +1452,7 @@ START_TEST(death_during_a_batch_is_lost)
     const char *sqls[] = {"select 1", "select pg_sleep(10)", "select 2"};
     txs_stmt_t s[3];
     for (int i = 0; i < 3; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
     t_batch_start(&t, s, 3);
     uv_timer_t timer;
     uv_timer_init(&t.loop, &timer);
@@ -1481,7 +1481,7 @@ START_TEST(cancel_stops_a_running_batch)
                           "insert into pgdrv_k values (2)"};
     txs_stmt_t s[3];
     for (int i = 0; i < 3; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
     t_batch_start(&t, s, 3);
     uv_timer_t timer;
     uv_timer_init(&t.loop, &timer);
@@ -1516,7 +1516,7 @@ START_TEST(batch_waits_for_the_cancel_request)
                        mkstmt("select $1::text is null", 1, v2, l2)};
     for (int cancel_it = 0; cancel_it < 2; cancel_it++) {
         const char *sleep_sql = "select pg_sleep(5)";
-        txs_stmt_t sleepy[2] = {{sleep_sql, strlen(sleep_sql), 0, NULL, NULL}, b[0]};
+        txs_stmt_t sleepy[2] = {{sleep_sql, strlen(sleep_sql), 0, NULL, NULL, NULL}, b[0]};
         pool_block(&t.loop);
         int lens[1];
         txs_stmt_t s = mkstmt("select 1", 0, NULL, lens);
@@ -1608,7 +1608,7 @@ START_TEST(close_while_running_a_batch)
     const char *sqls[] = {"select 1", "select pg_sleep(10)"};
     txs_stmt_t s[2];
     for (int i = 0; i < 2; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL};
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
     ck_assert_int_eq(drv->run_batch(t.c, s, 2, never, &t), TXS_OK);
     txs_pgtest_run_for(&t.loop, 100);
     ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_ACTIVE);

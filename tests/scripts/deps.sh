@@ -2,7 +2,8 @@
 # deps.sh - install the Debian packages txscope builds, tests and demos with, when missing.
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libpq-dev libcjson-dev libinih-dev uthash-dev \
-libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps bsdutils"
+libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps bsdutils \
+default-libmysqlclient-dev mariadb-server mariadb-client"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -19,4 +20,12 @@ apt-get update -qq
 mkdir -p /etc/postgresql-common
 grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
     echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+# Nor may the MariaDB package start a system server: tests start their own. policy-rc.d
+# tells invoke-rc.d not to start services while we install.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy && own_policy=1
+fi
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -z "$own_policy" ] || rm -f $policy

@@ -155,7 +155,11 @@ START_TEST(file_sets_every_key)
                               "pool_recycle = 0\n"
                               "connect_timeout = 250ms\n"
                               "[db.second_db]\n"
-                              "dsn = " DSN "\n");
+                              "dsn = " DSN "\n"
+                              "[db.my]\n"
+                              "driver = mysql\n"
+                              "dsn = mysql://u:p@127.0.0.1:3306/app\n"
+                              "ddl_in_transaction = allow\n");
     txs_conf_t *c = load_ok(f, no_env);
     ck_assert_str_eq(c->source, f);
     ck_assert_str_eq(c->listen_host, "0.0.0.0");
@@ -168,7 +172,7 @@ START_TEST(file_sets_every_key)
     ck_assert_uint_eq(c->max_request_bytes, 2048);
     ck_assert_uint_eq(c->max_result_bytes, 3 * 1024 * 1024);
     ck_assert_int_eq(c->log_level, TXS_LOG_DEBUG);
-    ck_assert_int_eq(c->ndbs, 2);
+    ck_assert_int_eq(c->ndbs, 3);
     ck_assert_str_eq(c->dbs[0].name, "first");
     ck_assert_str_eq(c->dbs[0].driver, "postgresql");
     ck_assert_str_eq(c->dbs[0].dsn, "host=/tmp dbname=app user=me");
@@ -180,6 +184,10 @@ START_TEST(file_sets_every_key)
     ck_assert_str_eq(c->dbs[1].name, "second_db");
     ck_assert_int_eq(c->dbs[1].pool_size, 10);
     ck_assert_uint_eq(c->dbs[1].pool_recycle_ms, 3600000);
+    ck_assert_int_eq(c->dbs[1].ddl_in_transaction, TXS_DDL_REFUSE);
+    ck_assert_str_eq(c->dbs[2].driver, "mysql");
+    ck_assert_str_eq(c->dbs[2].dsn, "mysql://u:p@127.0.0.1:3306/app");
+    ck_assert_int_eq(c->dbs[2].ddl_in_transaction, TXS_DDL_ALLOW);
     txs_conf_free(c);
 }
 END_TEST
@@ -268,8 +276,10 @@ static const struct bad_value {
      "xxxxx"
      "xxxxxxxxxx\n",
      2, "expected at most 107 bytes"},
-    {"[db.main]\ndsn = x\ndriver = mysql\n", 3,
-     "[db.main] driver = \"mysql\": expected one of: postgresql"},
+    {"[db.main]\ndsn = x\ndriver = oracle\n", 3,
+     "[db.main] driver = \"oracle\": expected one of: postgresql, mysql"},
+    {"[db.main]\ndsn = x\nddl_in_transaction = maybe\n", 3,
+     "[db.main] ddl_in_transaction = \"maybe\": expected one of: refuse, allow"},
     {"[db.main]\ndsn =\n", 2, "[db.main] dsn = \"\": expected a non-empty value"},
     {"[db.main]\ndsn = x\npool_size = 10001\n", 3,
      "[db.main] pool_size = \"10001\": expected an integer from 1 to 10000"},

@@ -5,6 +5,7 @@
 
 #include "daemon/levels.h"
 #include "daemon/tx_sql.h"
+#include "drivers/pg_tx.h"
 
 Suite *suite_levels(void);
 
@@ -75,12 +76,15 @@ static void quote(txs_buf_t *out, const char *name, size_t len)
 START_TEST(test_sql_text)
 {
     char buf[128];
-    txs_tx_sql_begin(TXS_ISO_DEFAULT, TXS_UNSET, TXS_UNSET, buf, sizeof buf);
-    ck_assert_str_eq(buf, "BEGIN");
-    txs_tx_sql_begin(TXS_ISO_SERIALIZABLE, TXS_TRUE, TXS_TRUE, buf, sizeof buf);
-    ck_assert_str_eq(buf, "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE");
-    txs_tx_sql_begin(TXS_ISO_DEFAULT, TXS_FALSE, TXS_FALSE, buf, sizeof buf);
-    ck_assert_str_eq(buf, "BEGIN READ WRITE, NOT DEFERRABLE");
+    txs_stmt_t st[TXS_DRV_BEGIN_MAX];
+    ck_assert_int_eq(txs_pg_begin_sql(TXS_ISO_DEFAULT, TXS_UNSET, TXS_UNSET, buf, sizeof buf, st),
+                     1);
+    ck_assert_str_eq(st[0].sql, "BEGIN");
+    ck_assert_uint_eq(st[0].sql_len, 5);
+    txs_pg_begin_sql(TXS_ISO_SERIALIZABLE, TXS_TRUE, TXS_TRUE, buf, sizeof buf, st);
+    ck_assert_str_eq(st[0].sql, "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE");
+    txs_pg_begin_sql(TXS_ISO_DEFAULT, TXS_FALSE, TXS_FALSE, buf, sizeof buf, st);
+    ck_assert_str_eq(st[0].sql, "BEGIN READ WRITE, NOT DEFERRABLE");
 
     txs_buf_t out = TXS_BUF_INIT;
     size_t a = txs_tx_sql_savepoint(&out, quote, "SAVEPOINT", "sp1");

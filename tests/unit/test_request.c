@@ -327,6 +327,18 @@ START_TEST(test_param_kinds)
     param_is(st, 6, "{\"a\":[1.10,{\"b\":4611686018427387905}],\"c\":\"x y\",\"d\":null}");
     param_is(st, 7, "[]");
     param_is(st, 8, "{}");
+    /* The JSON kind of each, for drivers that bind by type (MySQL). */
+    static const unsigned char kinds[] = {TXS_PARAM_TEXT, TXS_PARAM_BOOL, TXS_PARAM_BOOL,
+                                          TXS_PARAM_TEXT, TXS_PARAM_TEXT, TXS_PARAM_JSON,
+                                          TXS_PARAM_JSON, TXS_PARAM_JSON, TXS_PARAM_JSON};
+    ck_assert_ptr_nonnull(st->kinds);
+    for (int k = 0; k < 9; k++)
+        ck_assert_msg(st->kinds[k] == kinds[k], "param %d: kind %d", k, st->kinds[k]);
+    DECODE_OK("{\"op\":\"query\",\"ctx\":\"r\",\"sql\":\"x\",\"params\":[-1.5e3, 7, \"7\"]}");
+    ck_assert_int_eq(req.stmt.kinds[0], TXS_PARAM_NUMBER);
+    param_is(&req.stmt, 0, "-1.5e3");
+    ck_assert_int_eq(req.stmt.kinds[1], TXS_PARAM_NUMBER);
+    ck_assert_int_eq(req.stmt.kinds[2], TXS_PARAM_TEXT);
     /* A NUL inside nested JSON is JSON text, not a NUL byte: it is kept escaped. */
     DECODE_OK("{\"op\":\"query\",\"ctx\":\"r\",\"sql\":\"x\",\"params\":[{\"k\":\"a\\u0000b\"}]}");
     param_is(&req.stmt, 0, "{\"k\":\"a\\u0000b\"}");

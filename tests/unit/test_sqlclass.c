@@ -1,8 +1,73 @@
-/* test_sqlclass.c - recognising transaction control written as SQL. */
+/* test_sqlclass.c - recognising transaction control and implicitly committing SQL. */
 #include <check.h>
 #include <string.h>
 
 #include "protocol/sqlclass.h"
+
+static const char *ddl_what(const char *sql)
+{
+    const char *w = "unset";
+    bool commits = txs_sql_commits_implicitly(sql, strlen(sql), &w);
+    ck_assert_msg(commits == (w != NULL), "result and name disagree for: %s", sql);
+    return w;
+}
+
+#define COMMITS(sql, name)                                                                         \
+    do {                                                                                           \
+        const char *w_ = ddl_what(sql);                                                            \
+        ck_assert_msg(w_ &&strcmp(w_, name) == 0, "%s: expected %s, got %s", sql, name,            \
+                      w_ ? w_ : "(none)");                                                         \
+    } while (0)
+
+#define NO_COMMIT(sql)                                                                             \
+    do {                                                                                           \
+        const char *w_ = ddl_what(sql);                                                            \
+        ck_assert_msg(w_ == NULL, "%s: taken as %s", sql, w_);                                     \
+    } while (0)
+
+START_TEST(test_mysql_implicit_commit)
+{
+    COMMITS("create table t (id int)", "CREATE");
+    COMMITS("  CREATE OR REPLACE TABLE t (id int)", "CREATE");
+    COMMITS("create index i on t(a)", "CREATE");
+    COMMITS("create user u", "CREATE");
+    COMMITS("ALTER TABLE t ADD c int", "ALTER");
+    COMMITS("drop table t", "DROP");
+    COMMITS("drop view v", "DROP");
+    COMMITS("rename table a to b", "RENAME");
+    COMMITS("truncate t", "TRUNCATE");
+    COMMITS("grant select on *.* to u", "GRANT");
+    COMMITS("revoke select on *.* from u", "REVOKE");
+    COMMITS("lock tables t write", "LOCK");
+    COMMITS("unlock tables", "UNLOCK");
+    COMMITS("analyze table t", "ANALYZE");
+    COMMITS("check table t", "CHECK");
+    COMMITS("optimize table t", "OPTIMIZE");
+    COMMITS("repair table t", "REPAIR");
+    COMMITS("flush privileges", "FLUSH");
+    COMMITS("load index into cache t", "LOAD");
+    COMMITS("cache index t in c", "CACHE");
+    COMMITS("set password = password('x')", "SET PASSWORD");
+    COMMITS("install plugin p soname 'p.so'", "INSTALL");
+    /* Comments are skipped the MySQL way; an executable comment is code. */
+    COMMITS("-- note\n# note\n/* note */ create table t (id int)", "CREATE");
+    COMMITS("/*!50000 create table t (id int) */", "CREATE");
+    COMMITS("/*M!100000 drop table t */", "DROP");
+    /* Temporary tables do not commit; neither do plain statements. */
+    NO_COMMIT("create temporary table t (id int)");
+    NO_COMMIT("CREATE OR REPLACE TEMPORARY TABLE t (id int)");
+    NO_COMMIT("drop temporary table if exists t");
+    NO_COMMIT("load data infile 'x' into table t");
+    NO_COMMIT("select 1");
+    NO_COMMIT("insert into created values (1)");
+    NO_COMMIT("update t set x = 'drop table t'");
+    NO_COMMIT("/* create table t */ select 1");
+    NO_COMMIT("set @x = 1");
+    NO_COMMIT("");
+    NO_COMMIT("   ");
+    ck_assert(!txs_sql_commits_implicitly("create table t", 3, NULL)); /* "cre": length wins */
+}
+END_TEST
 
 Suite *suite_sqlclass(void);
 
@@ -174,6 +239,7 @@ Suite *suite_sqlclass(void)
     tcase_add_test(tc, test_not_tx_control);
     tcase_add_test(tc, test_length_and_null_what);
     tcase_add_test(tc, test_copy_from_stdin);
+    tcase_add_test(tc, test_mysql_implicit_commit);
     suite_add_tcase(s, tc);
     return s;
 }

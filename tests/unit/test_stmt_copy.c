@@ -15,7 +15,9 @@ START_TEST(test_copy_outlives_the_original)
     const char *vals1[] = {v1, NULL, v3};
     const int lens1[] = {1, 0, 10}; /* lengths win over NUL-termination */
     const char *vals2[] = {"x"};
-    txs_stmt_t in[2] = {{sql1, strlen(sql1), 3, vals1, lens1}, {"select $1", 9, 1, vals2, NULL}};
+    const unsigned char kinds1[] = {TXS_PARAM_NUMBER, TXS_PARAM_TEXT, TXS_PARAM_JSON};
+    txs_stmt_t in[2] = {{sql1, strlen(sql1), 3, vals1, lens1, kinds1},
+                        {"select $1", 9, 1, vals2, NULL, NULL}};
     txs_stmt_copy_keep(&c, in, 2);
     memset(sql1, '?', strlen(sql1)); /* the caller's memory changes or goes */
     free(sql1);
@@ -31,8 +33,12 @@ START_TEST(test_copy_outlives_the_original)
     ck_assert_ptr_null(out[0].values[1]);
     ck_assert_str_eq(out[0].values[2], "long value");
     ck_assert_ptr_null(out[0].lengths);
+    ck_assert_int_eq(out[0].kinds[0], TXS_PARAM_NUMBER);
+    ck_assert_int_eq(out[0].kinds[1], TXS_PARAM_TEXT);
+    ck_assert_int_eq(out[0].kinds[2], TXS_PARAM_JSON);
     ck_assert_str_eq(out[1].sql, "select $1");
     ck_assert_str_eq(out[1].values[0], "x");
+    ck_assert_int_eq(out[1].kinds[0], TXS_PARAM_TEXT); /* no kinds given: text */
 
     /* Reused for a smaller set, then a larger one. */
     txs_stmt_copy_keep(&c, &in[1], 1);

@@ -12,7 +12,6 @@
  * transaction is written to the client's principal's outcome journal. */
 #include "daemon/session.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "daemon/client.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "daemon/session_int.h"
 #include "daemon/tx_sql.h"
 #include "protocol/errors.h"
 #include "protocol/sqlclass.h"
@@ -67,38 +67,6 @@ static const txs_driver_t *driver(const txs_session_t *s)
 static const txs_request_t *cur(const txs_session_t *s)
 {
     return &s->current->req;
-}
-
-static void reply_ok(txs_session_t *s)
-{
-    if (s->winding_down)
-        return;
-    txs_buf_t *out = txs_client_out(s->client);
-    txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
-    txs_reply_close(out, true, s->tx, s->levels.depth);
-}
-
-static void reply_error(txs_session_t *s, const txs_error_info_t *e)
-{
-    if (s->winding_down)
-        return;
-    txs_buf_t *out = txs_client_out(s->client);
-    txs_reply_open(out, cur(s)->id, cur(s)->id_len, false);
-    txs_reply_put_error(out, e);
-    txs_reply_close(out, true, s->tx, s->levels.depth);
-}
-
-static void reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...)
-{
-    char msg[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    txs_error_info_t e = {.code = code, .message = msg};
-    reply_error(s, &e);
 }
 
 /* A request is answered or dropped: free it and count it done for pipelining. */
@@ -389,7 +357,7 @@ static void on_pool(txs_pool_waiter_t *w, txs_backend_t *b, const txs_error_info
     /* The request never reached the database: the session stays as it was. */
     if (s->autobegun)
         set_idle(s);
-    reply_error(s, err);
+    txs_session_reply_error(s, err);
     finish_request(s);
 }
 
@@ -502,7 +470,7 @@ static void step_failed(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
         lose_backend(s);
     else
         fail_tx(s);
-    reply_error(s, &e);
+    txs_session_reply_error(s, &e);
 }
 
 /* Encode result `index` after the reply header; false when it is over the limit. */
@@ -543,11 +511,12 @@ static void reply_results(txs_session_t *s, bool batch, bool committed)
     /* Inside a transaction the client did not get what the work did: as if it failed. */
     if (!committed)
         fail_tx(s);
-    reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "%s larger than max_result_bytes (%zu bytes)%s",
-                batch ? "results are" : "result is", txs_client_max_result(s->client),
-                !committed ? ""
-                : batch    ? "; the batch was committed"
-                           : "; the statement was committed");
+    txs_session_reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
+                            "%s larger than max_result_bytes (%zu bytes)%s",
+                            batch ? "results are" : "result is", txs_client_max_result(s->client),
+                            !committed ? ""
+                            : batch    ? "; the batch was committed"
+                                       : "; the statement was committed");
 }
 
 /* A step that commits ended: an autocommit statement, a batch that is its own
@@ -562,7 +531,7 @@ static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
     case TXS_DRV_OK:
         tx_ended(s, TXS_OUTCOME_COMMITTED);
         if (commit)
-            reply_ok(s);
+            txs_session_reply_ok(s);
         else
             reply_results(s, batch, true);
         release_backend(s); /* the pool rolls back if COMMIT did not end it */
@@ -575,21 +544,21 @@ static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
             step_error(s, dc, st, &e);
             db_err = &e;
         }
-        reply_error(s, db_err);
+        txs_session_reply_error(s, db_err);
         release_backend(s);
         return;
     case TXS_DRV_LOST: {
         tx_ended(s, TXS_OUTCOME_UNKNOWN);
         step_error(s, dc, st, &e);
-        const char *when = commit                            ? "during commit"
-                           : batch                           ? "during the batch's commit"
+        const char *when = commit                           ? "during commit"
+                           : batch                          ? "during the batch's commit"
                            : s->step == TXS_STEP_DDL_COMMIT ? "during the commit before DDL"
-                                                             : "while the autocommit statement ran";
+                                                            : "while the autocommit statement ran";
         txs_log_warn("client %llu ctx %s: backend lost %s: outcome unknown",
                      (unsigned long long)s->client->id, s->ctx, when);
-        reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                    "backend connection lost %s: the outcome is unknown (%s)", when,
-                    e.message ? e.message : "connection closed");
+        txs_session_reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
+                                "backend connection lost %s: the outcome is unknown (%s)", when,
+                                e.message ? e.message : "connection closed");
         discard_backend(s);
         return;
     }
@@ -610,7 +579,7 @@ static void done_ddl_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t 
             return;
         }
         tx_ended(s, TXS_OUTCOME_COMMITTED); /* the DDL failed after the commit */
-        reply_error(s, &e);
+        txs_session_reply_error(s, &e);
         release_backend(s);
         return;
     }
@@ -651,7 +620,7 @@ static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
         return;
     case TXS_DRV_DB_ERROR:
         fail_tx(s);
-        reply_error(s, &e);
+        txs_session_reply_error(s, &e);
         return;
     case TXS_DRV_LOST:
         step_failed(s, dc, st);
@@ -684,7 +653,7 @@ static void whole_rolled_back(txs_session_t *s)
         tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
         s->ended = r->op == TXS_OP_END;
     }
-    reply_ok(s);
+    txs_session_reply_ok(s);
 }
 
 /* ROLLBACK of the whole transaction ran. However it went, the transaction is over. */
@@ -735,7 +704,7 @@ static void done_control(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
     default:
         break;
     }
-    reply_ok(s);
+    txs_session_reply_ok(s);
 }
 
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
@@ -793,37 +762,6 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 
 /* ---- ops ---- */
 
-/* The backend died between requests: the first request to hear of it gets 08006. */
-static bool report_lost(txs_session_t *s)
-{
-    if (!s->lost_unreported)
-        return false;
-    s->lost_unreported = false;
-    reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
-                "backend connection lost: the transaction was rolled back");
-    return true;
-}
-
-static bool refuse_if_failed(txs_session_t *s)
-{
-    if (report_lost(s))
-        return true;
-    if (s->tx == TXS_TX_FAILED) {
-        reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
-                    s->tx_gone ? "the transaction was lost with its backend connection; roll back"
-                               : "current transaction is aborted, commands ignored until rollback");
-        return true;
-    }
-    if (s->tx == TXS_TX_INACTIVE) {
-        reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
-                    "this transaction was rolled back by an inner level; roll back every level "
-                    "(%d still open)",
-                    s->levels.depth);
-        return true;
-    }
-    return false;
-}
-
 static void open_tx(txs_session_t *s, const txs_request_t *r)
 {
     set_idle(s);
@@ -835,74 +773,15 @@ static void open_tx(txs_session_t *s, const txs_request_t *r)
     s->deferrable = r ? r->deferrable : TXS_UNSET;
 }
 
-/* An inner level or a joining batch may not change what the transaction began with. */
-static bool refuse_other_options(txs_session_t *s, const txs_request_t *r)
-{
-    const char *what = NULL;
-    if (r->isolation != TXS_ISO_DEFAULT && r->isolation != s->isolation)
-        what = "isolation";
-    else if (r->read_only != TXS_UNSET && r->read_only != s->read_only)
-        what = "read_only";
-    else if (r->deferrable != TXS_UNSET && r->deferrable != s->deferrable)
-        what = "deferrable";
-    if (!what)
-        return false;
-    reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
-                "\"%s\" differs from the open transaction's and cannot change inside it", what);
-    return true;
-}
-
-static bool refuse_too_deep(txs_session_t *s)
-{
-    if (s->levels.depth < TXS_MAX_DEPTH)
-        return false;
-    reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many levels open (at most %d)", TXS_MAX_DEPTH);
-    return true;
-}
-
-/* DDL that commits implicitly (MySQL), in a transaction: refused unless the db allows
- * it, and never in a batch, whose statements must stay one unit of work. index >= 0
- * names a batch's statement. */
-static bool refuse_implicit_commit(txs_session_t *s, const txs_stmt_t *st, int index)
-{
-    const char *what = NULL;
-    if (txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL ||
-        !txs_sql_commits_implicitly(st->sql, st->sql_len, &what))
-        return false;
-    if (index < 0 && txs_pool_conf(s->pool)->ddl_in_transaction == TXS_DDL_ALLOW)
-        return false;
-    txs_error_info_t e = {
-        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
-    char msg[300];
-    snprintf(msg, sizeof msg,
-             "%s inside a transaction is refused: %s commits the transaction implicitly; run "
-             "it as a query with \"autocommit\":true%s",
-             what, txs_pool_driver(s->pool)->name,
-             index >= 0 ? "" : " (or set ddl_in_transaction = allow)");
-    e.message = msg;
-    reply_error(s, &e);
-    return true;
-}
-
-/* deferrable:true on a backend without deferrable transactions. */
-static bool refuse_deferrable(txs_session_t *s, const txs_request_t *r)
-{
-    if (r->deferrable != TXS_TRUE || txs_pool_driver(s->pool)->features & TXS_DRV_DEFERRABLE)
-        return false;
-    reply_proxy(s, TXS_SQLSTATE_NOT_SUPPORTED, "\"deferrable\" is not supported by %s",
-                txs_pool_driver(s->pool)->name);
-    return true;
-}
-
 static bool start_begin(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    if (refuse_if_failed(s) || refuse_deferrable(s, r))
+    if (txs_session_refuse_if_failed(s) || txs_session_refuse_deferrable(s, r))
         return true;
     if (s->tx == TXS_TX_IDLE) {
         open_tx(s, r);
         if (!r->nested) {
-            reply_ok(s);
+            txs_session_reply_ok(s);
             return true;
         }
         /* As SQLAlchemy's begin_nested(): the transaction, and a savepoint in it. */
@@ -911,53 +790,36 @@ static bool start_begin(txs_session_t *s)
         return false;
     }
     if (!r->nested && !r->join) {
-        reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
-                    "a transaction is already open; use \"nested\" or \"join\"");
+        txs_session_reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
+                                "a transaction is already open; use \"nested\" or \"join\"");
         return true;
     }
-    if (refuse_other_options(s, r) || refuse_too_deep(s))
+    if (txs_session_refuse_other_options(s, r) || txs_session_refuse_too_deep(s))
         return true;
     if (r->join) {
         txs_levels_push(&s->levels, TXS_LEVEL_JOINED);
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     }
     need_backend(s);
     return false;
 }
 
-/* Refuse transaction control written as SQL; index >= 0 names a batch's statement. */
-static bool refuse_tx_control(txs_session_t *s, const txs_stmt_t *st, int index)
-{
-    const char *what = NULL;
-    if (!txs_sql_is_tx_control(st->sql, st->sql_len, &what))
-        return false;
-    txs_error_info_t e = {
-        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
-    char msg[200];
-    snprintf(msg, sizeof msg,
-             "transaction control in SQL (%s) is refused: use the ops begin, commit, rollback, "
-             "savepoint",
-             what ? what : "?");
-    e.message = msg;
-    reply_error(s, &e);
-    return true;
-}
-
 static bool start_query(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    if (refuse_if_failed(s) || refuse_tx_control(s, &r->stmt, -1))
+    if (txs_session_refuse_if_failed(s) || txs_session_refuse_tx_control(s, &r->stmt, -1))
         return true;
     if (r->autocommit && s->tx != TXS_TX_IDLE) {
-        reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX, "\"autocommit\" query while a transaction is open");
+        txs_session_reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
+                                "\"autocommit\" query while a transaction is open");
         return true;
     }
     s->run_alone = r->autocommit;
     s->ddl_commit = false;
     if (!r->autocommit && txs_sql_commits_implicitly(r->stmt.sql, r->stmt.sql_len, NULL) &&
         !(txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL)) {
-        if (refuse_implicit_commit(s, &r->stmt, -1))
+        if (txs_session_refuse_implicit_commit(s, &r->stmt, -1))
             return true;
         /* Allowed: as on the server, what is open ends committed and the DDL runs alone. */
         if (s->tx != TXS_TX_IDLE && s->tx_on_backend) {
@@ -979,12 +841,13 @@ static bool start_query(txs_session_t *s)
 static bool start_batch(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
-    if (refuse_if_failed(s) || refuse_deferrable(s, r))
+    if (txs_session_refuse_if_failed(s) || txs_session_refuse_deferrable(s, r))
         return true;
     for (int i = 0; i < r->nstmts; i++)
-        if (refuse_tx_control(s, &r->stmts[i], i) || refuse_implicit_commit(s, &r->stmts[i], i))
+        if (txs_session_refuse_tx_control(s, &r->stmts[i], i) ||
+            txs_session_refuse_implicit_commit(s, &r->stmts[i], i))
             return true;
-    if (s->tx != TXS_TX_IDLE && refuse_other_options(s, r))
+    if (s->tx != TXS_TX_IDLE && txs_session_refuse_other_options(s, r))
         return true;
     if (r->nstmts == 0) {
         txs_buf_t *out = txs_client_out(s->client);
@@ -1006,16 +869,16 @@ static bool start_batch(txs_session_t *s)
 
 static bool start_commit(txs_session_t *s)
 {
-    if (refuse_if_failed(s))
+    if (txs_session_refuse_if_failed(s))
         return true;
     if (s->tx == TXS_TX_IDLE) {
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     }
     switch (txs_levels_top(&s->levels)) {
     case TXS_LEVEL_JOINED: /* only the outermost commit commits */
         txs_levels_pop_joined(&s->levels);
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     case TXS_LEVEL_SAVEPOINT:
         unwatch(s);
@@ -1026,15 +889,15 @@ static bool start_commit(txs_session_t *s)
     }
     if (!s->backend) { /* begun, but no statement ran: nothing to commit */
         tx_ended(s, TXS_OUTCOME_COMMITTED);
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     }
     if (driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
         /* The connection is known dead: COMMIT would not even be sent, so the outcome is
          * known: rolled back. */
         lose_backend(s);
-        reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
-                    "backend connection lost: the transaction was rolled back");
+        txs_session_reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
+                                "backend connection lost: the transaction was rolled back");
         return true;
     }
     unwatch(s);
@@ -1048,7 +911,7 @@ static bool start_rollback(txs_session_t *s)
     const txs_request_t *r = cur(s);
     s->lost_unreported = false; /* the rollback's success says it all */
     if (s->tx == TXS_TX_IDLE) {
-        reply_ok(s);
+        txs_session_reply_ok(s);
         if (r->op == TXS_OP_END)
             s->ended = true;
         return true;
@@ -1063,7 +926,7 @@ static bool start_rollback(txs_session_t *s)
             txs_levels_pop(&s->levels);
             s->tx = TXS_TX_INACTIVE;
         }
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     }
     if (!whole) {
@@ -1090,29 +953,17 @@ static bool start_rollback(txs_session_t *s)
     return true;
 }
 
-static bool refuse_unknown_savepoint(txs_session_t *s, const char *name)
-{
-    if (txs_levels_find_savepoint(&s->levels, name) >= 0)
-        return false;
-    bool outer = txs_levels_has_savepoint(&s->levels, name);
-    reply_proxy(s, TXS_SQLSTATE_NO_SAVEPOINT,
-                outer ? "savepoint \"%s\" belongs to an outer level: close this level first"
-                      : "savepoint \"%s\" does not exist",
-                name);
-    return true;
-}
-
 static bool start_savepoint_op(txs_session_t *s)
 {
     const txs_request_t *r = cur(s);
     const char *name = r->name; /* folded to lower case by the decoder */
     switch (r->op) {
     case TXS_OP_SAVEPOINT:
-        if (refuse_if_failed(s))
+        if (txs_session_refuse_if_failed(s))
             return true;
         if (s->levels.nsavepoints >= TXS_MAX_SAVEPOINTS) {
-            reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many savepoints (at most %d)",
-                        TXS_MAX_SAVEPOINTS);
+            txs_session_reply_proxy(s, TXS_SQLSTATE_TOO_BIG, "too many savepoints (at most %d)",
+                                    TXS_MAX_SAVEPOINTS);
             return true;
         }
         if (s->tx == TXS_TX_IDLE) { /* as a query would, it begins the transaction */
@@ -1122,20 +973,20 @@ static bool start_savepoint_op(txs_session_t *s)
         need_backend(s);
         return false;
     case TXS_OP_RELEASE:
-        if (refuse_if_failed(s) || refuse_unknown_savepoint(s, name))
+        if (txs_session_refuse_if_failed(s) || txs_session_refuse_unknown_savepoint(s, name))
             return true;
         unwatch(s);
         run_sql(s, savepoint_sql(s, "RELEASE SAVEPOINT", name), TXS_STEP_RELEASE);
         return false;
     default: /* rollback_to: also the way out of the failed state */
-        if (report_lost(s))
+        if (txs_session_report_lost(s))
             return true;
         if (s->tx == TXS_TX_INACTIVE || s->tx_gone) {
-            reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
-                        "the transaction is no longer on the database: roll back");
+            txs_session_reply_proxy(s, TXS_SQLSTATE_FAILED_TX,
+                                    "the transaction is no longer on the database: roll back");
             return true;
         }
-        if (refuse_unknown_savepoint(s, name))
+        if (txs_session_refuse_unknown_savepoint(s, name))
             return true;
         unwatch(s);
         run_sql(s, savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name), TXS_STEP_ROLLBACK_TO);
@@ -1180,7 +1031,7 @@ static bool start_op(txs_session_t *s)
     const txs_request_t *r = cur(s);
     switch (r->op) {
     case TXS_OP_STATUS:
-        reply_ok(s);
+        txs_session_reply_ok(s);
         return true;
     case TXS_OP_BEGIN:
         return start_begin(s);
@@ -1203,7 +1054,7 @@ static bool start_op(txs_session_t *s)
     case TXS_OP_PING:
         break;
     }
-    reply_proxy(s, TXS_SQLSTATE_PROTOCOL, "op \"%s\" takes no ctx", txs_op_name(r->op));
+    txs_session_reply_proxy(s, TXS_SQLSTATE_PROTOCOL, "op \"%s\" takes no ctx", txs_op_name(r->op));
     return true;
 }
 
@@ -1213,12 +1064,13 @@ static bool bind_db(txs_session_t *s)
     const txs_request_t *r = cur(s);
     txs_pool_t *p = txs_client_find_pool(s->client, r->has_db ? r->db : NULL);
     if (!p) {
-        reply_proxy(s, TXS_SQLSTATE_UNKNOWN_DB, "unknown db \"%s\"", r->db);
+        txs_session_reply_proxy(s, TXS_SQLSTATE_UNKNOWN_DB, "unknown db \"%s\"", r->db);
         return false;
     }
     if (s->pool && s->pool != p) {
-        reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX, "session \"%s\" is bound to db \"%s\", not \"%s\"",
-                    s->ctx, txs_pool_name(s->pool), txs_pool_name(p));
+        txs_session_reply_proxy(s, TXS_SQLSTATE_ACTIVE_TX,
+                                "session \"%s\" is bound to db \"%s\", not \"%s\"", s->ctx,
+                                txs_pool_name(s->pool), txs_pool_name(p));
         return false;
     }
     s->pool = p;

@@ -262,11 +262,14 @@ void txs_session_wind_down(txs_session_t *s)
 
 /* ---- SQL ---- */
 
-/* "VERB name" for a named savepoint, in sql_scratch. */
-static const char *savepoint_sql(txs_session_t *s, const char *verb, const char *name)
+/* "VERB txscope_sp_I" for the named savepoint at index i of the transaction's list, in
+ * sql_scratch. The server never sees the client's names: PostgreSQL shadows a savepoint
+ * whose name is used again, MySQL replaces it, so one name per savepoint makes both
+ * behave as the daemon's list says. */
+static const char *savepoint_sql(txs_session_t *s, const char *verb, int i)
 {
     txs_buf_truncate(&sql_scratch, 0);
-    txs_tx_sql_savepoint(&sql_scratch, driver(s)->quote_ident, verb, name);
+    txs_tx_sql_named(&sql_scratch, driver(s)->quote_ident, verb, i);
     return sql_scratch.data;
 }
 
@@ -421,7 +424,7 @@ static void run_main(txs_session_t *s)
         run_sql(s, level_sql(s, "SAVEPOINT", s->levels.depth + 1), TXS_STEP_LEVEL_OPEN);
         return;
     case TXS_OP_SAVEPOINT:
-        run_sql(s, savepoint_sql(s, "SAVEPOINT", r->name), TXS_STEP_SAVEPOINT);
+        run_sql(s, savepoint_sql(s, "SAVEPOINT", s->levels.nsavepoints), TXS_STEP_SAVEPOINT);
         return;
     case TXS_OP_BATCH:
         run_batch(s);
@@ -976,7 +979,9 @@ static bool start_savepoint_op(txs_session_t *s)
         if (txs_session_refuse_if_failed(s) || txs_session_refuse_unknown_savepoint(s, name))
             return true;
         unwatch(s);
-        run_sql(s, savepoint_sql(s, "RELEASE SAVEPOINT", name), TXS_STEP_RELEASE);
+        run_sql(s,
+                savepoint_sql(s, "RELEASE SAVEPOINT", txs_levels_find_savepoint(&s->levels, name)),
+                TXS_STEP_RELEASE);
         return false;
     default: /* rollback_to: also the way out of the failed state */
         if (txs_session_report_lost(s))
@@ -989,7 +994,10 @@ static bool start_savepoint_op(txs_session_t *s)
         if (txs_session_refuse_unknown_savepoint(s, name))
             return true;
         unwatch(s);
-        run_sql(s, savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name), TXS_STEP_ROLLBACK_TO);
+        run_sql(
+            s,
+            savepoint_sql(s, "ROLLBACK TO SAVEPOINT", txs_levels_find_savepoint(&s->levels, name)),
+            TXS_STEP_ROLLBACK_TO);
         return false;
     }
 }

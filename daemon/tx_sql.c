@@ -20,3 +20,10 @@ size_t txs_tx_sql_level(txs_buf_t *out, txs_quote_fn quote, const char *verb, in
     snprintf(name, sizeof name, "txscope_level_%d", level);
     return txs_tx_sql_savepoint(out, quote, verb, name);
 }
+
+size_t txs_tx_sql_named(txs_buf_t *out, txs_quote_fn quote, const char *verb, int i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "txscope_sp_%d", i);
+    return txs_tx_sql_savepoint(out, quote, verb, name);
+}

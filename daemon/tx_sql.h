@@ -17,4 +17,8 @@ size_t txs_tx_sql_savepoint(txs_buf_t *out, txs_quote_fn quote, const char *verb
  * txscope_level_N: requests may not use the txscope_ prefix, so none shadows it. */
 size_t txs_tx_sql_level(txs_buf_t *out, txs_quote_fn quote, const char *verb, int level);
 
+/* The same for the named savepoint at index i (0-based) of the transaction's list,
+ * named txscope_sp_I on the server. */
+size_t txs_tx_sql_named(txs_buf_t *out, txs_quote_fn quote, const char *verb, int i);
+
 #endif

@@ -5,6 +5,7 @@
 
 static const txs_driver_t *const drivers[] = {
     &txs_driver_pg,
+    &txs_driver_mysql,
 };
 
 const txs_driver_t *txs_driver_find(const char *name)
@@ -17,5 +18,5 @@ const txs_driver_t *txs_driver_find(const char *name)
 
 const char *txs_driver_names(void)
 {
-    return "postgresql";
+    return "postgresql, mysql";
 }

@@ -38,7 +38,7 @@ typedef void (*txs_drv_closed_cb)(void *arg);
 
 /* What a backend's SQL can do, for the checks the session makes before it sends. */
 enum {
-    TXS_DRV_DEFERRABLE = 1 << 0,      /* BEGIN ... DEFERRABLE means something */
+    TXS_DRV_DEFERRABLE = 1 << 0,        /* BEGIN ... DEFERRABLE means something */
     TXS_DRV_TRANSACTIONAL_DDL = 1 << 1, /* DDL runs inside a transaction; without it
                                            DDL commits the transaction (MySQL) */
 };

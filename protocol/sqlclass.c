@@ -240,9 +240,9 @@ bool txs_sql_is_tx_control(const char *sql, size_t len, const char **what)
 /* MySQL's "statements that cause an implicit commit", read with MySQL's comment rules:
  * the first word names them, except a CREATE or DROP of a TEMPORARY table. */
 static const char *const implicit_commit_words[] = {
-    "ALTER",    "CREATE",  "DROP",    "RENAME", "TRUNCATE",  "GRANT",  "REVOKE",
-    "LOCK",     "UNLOCK",  "ANALYZE", "CACHE",  "CHECK",     "FLUSH",  "LOAD",
-    "OPTIMIZE", "REPAIR",  "RESET",   "INSTALL", "UNINSTALL", NULL,
+    "ALTER",    "CREATE", "DROP",    "RENAME",  "TRUNCATE",  "GRANT", "REVOKE",
+    "LOCK",     "UNLOCK", "ANALYZE", "CACHE",   "CHECK",     "FLUSH", "LOAD",
+    "OPTIMIZE", "REPAIR", "RESET",   "INSTALL", "UNINSTALL", NULL,
 };
 
 bool txs_sql_commits_implicitly(const char *sql, size_t len, const char **what)

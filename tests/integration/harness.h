@@ -1,5 +1,5 @@
-/* harness.h - start the real txscoped against the test PostgreSQL, talk to it, look
- * at the server from the side with plain libpq. */
+/* harness.h - start the real txscoped against the test PostgreSQL or MariaDB, talk to
+ * it, look at the server from the side with plain libpq / libmariadb. */
 #ifndef TXS_TESTS_HARNESS_H
 #define TXS_TESTS_HARNESS_H
 
@@ -13,6 +13,28 @@
 
 #define T_TIMEOUT 10000 /* ms: generous, for ASan builds on a loaded machine */
 
+/* Every backend-neutral test runs twice, in the TCases "pg" and "mysql" of its suite;
+ * PostgreSQL-only tests go to "pg" alone. */
+typedef enum th_backend { TH_PG = 0, TH_MYSQL = 1 } th_backend_t;
+extern th_backend_t th_backend; /* the backend of the running test */
+/* Create the TCases "pg" and "mysql" in s, each with `timeout` seconds and an unchecked
+ * fixture that sets th_backend (back to TH_PG after the TCase, for TCases made without
+ * th_tcases); returned in tcs[TH_PG], tcs[TH_MYSQL]. */
+void th_tcases(Suite *s, TCase *tcs[2], double timeout);
+#define TH_ADD_TEST(tcs, fn)                                                                       \
+    do {                                                                                           \
+        tcase_add_test((tcs)[TH_PG], fn);                                                          \
+        tcase_add_test((tcs)[TH_MYSQL], fn);                                                       \
+    } while (0)
+#define TH_PICK(pg, my) (th_backend == TH_MYSQL ? (my) : (pg))
+
+/* SQL in the current backend's dialect. th_sql: `?` placeholders (outside quotes) become
+ * $1, $2, ... on PostgreSQL and stay on MySQL; the result lives in one of 16 rotating
+ * static buffers, so several may be used in one printf. */
+const char *th_sql(const char *sql);
+/* "select pg_sleep(S)" / "select sleep(S)" for a number of seconds given as text ("1.5"). */
+const char *th_sleep_sql(const char *secs);
+
 typedef struct th_daemon {
     pid_t pid;
     int port;
@@ -21,14 +43,23 @@ typedef struct th_daemon {
 } th_daemon_t;
 
 /* Start txscoped ($TXS_DAEMON, default build/asan/bin/txscoped) listening on a free
- * port, with TXSCOPE_DB_MAIN_DSN pointing at the test server and the extra
- * "KEY=VALUE" settings in env (NULL-terminated; may be NULL). Waits until it accepts.
- * The daemon gets SIGTERM if the test process dies. Fails the test on error. */
+ * port, against the current backend's test server, with the extra "KEY=VALUE" settings
+ * in env (NULL-terminated; may be NULL; they win over the harness's). Waits until it
+ * accepts. The daemon gets SIGTERM if the test process dies. Fails the test on error.
+ * Its backend connections are marked so that th_side_backends can count them:
+ * PostgreSQL by application_name=txs_PORT; MySQL by a database of its own, txs_PORT
+ * (created here if missing), which the DSN names (TXSCOPE_DB_MAIN_DRIVER=mysql). From
+ * then on th_side() connects to that database, so tables made on the side are the
+ * daemon's tables. */
 void th_daemon_start(th_daemon_t *d, const char *const *env);
 /* SIGTERM, wait, and return its exit status (0 = clean, no leaks under ASan). */
 int th_daemon_stop(th_daemon_t *d);
-/* The DSN of the test server (for libpq on the side). */
+/* The DSN of the test PostgreSQL (for libpq on the side). */
 const char *th_pg_dsn(void);
+/* mysql://txs:txs@127.0.0.1:PORT/txs from the MYSQL_* environment. */
+const char *th_mysql_dsn(void);
+/* The current backend's: th_pg_dsn() or th_mysql_dsn(). */
+const char *th_dsn(void);
 
 txscope_conn_t *th_connect(const th_daemon_t *d);
 /* A raw TCP socket to the daemon (for malformed input and abrupt closes). */
@@ -48,8 +79,47 @@ void th_expect_code(cJSON *r, const char *code, const char *what);
 /* The reply's rows[0][0] as text (numbers printed), or NULL. Caller frees. */
 char *th_first_value(const cJSON *r);
 
-/* pg_backend_pid() of the connection serving ctx (autobegin unless autocommit). */
+/* The server's id of the connection serving ctx (pg_backend_pid() / connection_id()),
+ * autobegin unless autocommit. th_backend_pid is the same, under its old name. */
+long th_backend_id(txscope_conn_t *c, const char *ctx, bool autocommit);
 long th_backend_pid(txscope_conn_t *c, const char *ctx, bool autocommit);
+
+/* A plain blocking connection to the current backend on the side (libpq / libmariadb;
+ * on MySQL several statements may go in one call, separated by `;`). */
+typedef struct th_side th_side_t;
+th_side_t *th_side(void);
+void th_side_close(th_side_t *s);
+/* Run sql (printf-style); fails the test on error. */
+void th_side_exec(th_side_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first column of the first row as a long (0 for SQL NULL); fails the test on error
+ * or no row. */
+long th_side_long(th_side_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first column of the first row as text (NULL for SQL NULL); caller frees. Fails the
+ * test on error or no row. */
+char *th_side_text(th_side_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Which of a daemon's backend connections to count. On MySQL a transaction shows only
+ * once it touched an InnoDB table (information_schema.innodb_trx, whose ~100 ms cache
+ * the harness waits out before each look, so the count is never stale). */
+typedef enum th_which {
+    TH_ALL,     /* every connection of the daemon */
+    TH_IN_TX,   /* idle inside a transaction (PG: state like 'idle in transaction%';
+                   MySQL: a row in information_schema.innodb_trx and COMMAND = 'Sleep') */
+    TH_RUNNING, /* running a statement (PG: state = 'active'; MySQL: COMMAND = 'Query'
+                   or 'Execute') */
+    TH_BUSY,    /* TH_IN_TX or TH_RUNNING (PG: state <> 'idle') */
+} th_which_t;
+long th_side_backends(th_side_t *s, const th_daemon_t *d, th_which_t which);
+/* Poll every 10 ms until th_side_backends(...) is 0: the ms it took, or -1 after ms. */
+long long th_side_wait_no_backends(th_side_t *s, const th_daemon_t *d, th_which_t which, int ms);
+/* Poll a count query every 10 ms until it is 0: the ms it took, or -1 after ms. */
+long long th_side_wait_zero(th_side_t *s, const char *sql, int ms);
+/* End a backend connection from the side (pg_terminate_backend / KILL CONNECTION) and wait
+ * until it is gone. */
+void th_side_terminate(th_side_t *s, long id);
+/* A fresh table t(id int primary key) (InnoDB on MySQL); select count(*) from t. */
+void th_side_make_table(th_side_t *s, const char *t);
+long th_side_count_rows(th_side_t *s, const char *t);
 
 /* Plain blocking libpq to the test server (the app's view from outside). */
 PGconn *th_pg(void);

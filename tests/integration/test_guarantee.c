@@ -1,6 +1,7 @@
 /* test_guarantee.c - the rollback guarantee: a client that goes away, by close or by
  * death, leaves no transaction, no lock and no busy backend behind. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -10,21 +11,21 @@
 
 Suite *suite_guarantee(void);
 
-/* The row lock an open transaction holds would make this insert wait; lock_timeout
+/* The row lock an open transaction holds would make this insert wait; a lock timeout
  * turns that wait into an error. */
-static void assert_key_free(PGconn *pg, const char *table, int key)
+static void assert_key_free(th_side_t *side, const char *table, int key)
 {
-    char sql[200];
-    snprintf(sql, sizeof sql, "set lock_timeout = '2s'; insert into %s values (%d)", table, key);
-    th_pg_exec(pg, sql);
+    th_side_exec(side, "%s; insert into %s values (%d)",
+                 TH_PICK("set lock_timeout = '2s'", "set innodb_lock_wait_timeout = 2"), table,
+                 key);
 }
 
 START_TEST(close_with_open_transaction_rolls_back)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_g1; create table t_g1(id int primary key)");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_g1");
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"insert into t_g1 values (1), (2)\"}"),
@@ -32,26 +33,43 @@ START_TEST(close_with_open_transaction_rolls_back)
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"y\",\"sql\":\"select 1\",\"autocommit\":true}"),
         "other");
-    long before = th_daemon_backends(pg, &d, NULL);
+    long before = th_side_backends(side, &d, TH_ALL);
     ck_assert_int_ge(before, 1);
-    ck_assert_int_eq(th_daemon_backends(pg, &d, "state = 'idle in transaction'"), 1);
+    ck_assert_int_eq(th_side_backends(side, &d, TH_IN_TX), 1);
 
     txscope_close(c);
-    ck_assert_int_ge(th_wait_no_backends(pg, &d, "state like 'idle in transaction%'", 2000), 0);
-    assert_key_free(pg, "t_g1", 1);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_g1"), 1); /* only ours */
-    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), before);
-    PQfinish(pg);
+    ck_assert_int_ge(th_side_wait_no_backends(side, &d, TH_IN_TX, 2000), 0);
+    assert_key_free(side, "t_g1", 1);
+    ck_assert_int_eq(th_side_count_rows(side, "t_g1"), 1); /* only ours */
+    ck_assert_int_le(th_side_backends(side, &d, TH_ALL), before);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
+
+/* The count of the daemon's connections running the 10 s sleep (not the insert before
+ * it), on either backend. */
+static void sleep_running_sql(char *sql, size_t len, const th_daemon_t *d)
+{
+    if (th_backend == TH_PG)
+        snprintf(sql, len,
+                 "select count(*) from pg_stat_activity where application_name = 'txs_%d' and "
+                 "state = 'active' and query like '%%pg_sleep(10)%%'",
+                 d->port);
+    else
+        snprintf(sql, len,
+                 "select count(*) from information_schema.processlist where db = 'txs_%d' and "
+                 "id <> connection_id() and command in ('Query', 'Execute') and info like "
+                 "'%%sleep(10)%%'",
+                 d->port);
+}
 
 START_TEST(killed_client_cancels_running_statement)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_g2; create table t_g2(id int primary key)");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_g2");
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
@@ -60,23 +78,24 @@ START_TEST(killed_client_cancels_running_statement)
             th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"insert into t_g2 values (7)\"}");
         if (!txscope_reply_ok(r))
             _exit(3);
-        th_send(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select pg_sleep(10)\"}");
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"%s\"}", th_sleep_sql("10"));
         pause();
         _exit(0);
     }
-    const char *running = "state = 'active' and query like '%pg_sleep(10)%'";
+    char running[320];
+    sleep_running_sql(running, sizeof running, &d);
     long long t0 = th_now_ms();
-    while (th_daemon_backends(pg, &d, running) == 0) {
+    while (th_side_long(side, "%s", running) == 0) {
         ck_assert_msg(th_now_ms() - t0 < 5000, "the statement never started");
         th_sleep_ms(10);
     }
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    long long took = th_wait_no_backends(pg, &d, running, 5000);
+    long long took = th_side_wait_zero(side, running, 5000);
     ck_assert_msg(took >= 0 && took < 1000, "statement still running %lld ms after the kill", took);
-    ck_assert_int_ge(th_wait_no_backends(pg, &d, "state <> 'idle'", 2000), 0);
-    assert_key_free(pg, "t_g2", 7);
-    PQfinish(pg);
+    ck_assert_int_ge(th_side_wait_no_backends(side, &d, TH_BUSY, 2000), 0);
+    assert_key_free(side, "t_g2", 7);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -86,8 +105,8 @@ START_TEST(end_rolls_back_and_releases)
     const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_g3; create table t_g3(id int primary key)");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_g3");
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(th_call(c, "{\"op\":\"begin\",\"ctx\":\"e\"}"), "begin");
     th_expect_ok(
@@ -96,13 +115,13 @@ START_TEST(end_rolls_back_and_releases)
     cJSON *r = th_call(c, "{\"op\":\"end\",\"ctx\":\"e\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_ok(r, "end");
-    assert_key_free(pg, "t_g3", 5);
+    assert_key_free(side, "t_g3", 5);
     /* The single connection went back: another context gets it at once. */
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"select 1\",\"autocommit\":true}"),
         "reuse");
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -112,41 +131,45 @@ START_TEST(shutdown_rolls_back)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_g4; create table t_g4(id int primary key)");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_g4");
     txscope_conn_t *c = th_connect(&d);
     th_expect_ok(
         th_call(c, "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"insert into t_g4 values (9)\"}"),
         "insert");
     ck_assert_int_eq(th_daemon_stop(&d), 0);
-    assert_key_free(pg, "t_g4", 9);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_g4"), 1);
+    assert_key_free(side, "t_g4", 9);
+    ck_assert_int_eq(th_side_count_rows(side, "t_g4"), 1);
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
 }
 END_TEST
 
-/* A failed transaction (INERROR on the backend) is rolled back the same way, and the
+/* A failed transaction (INERROR on PostgreSQL) is rolled back the same way, and the
  * one pooled connection serves the next client, clean. */
 START_TEST(close_with_failed_transaction_returns_a_clean_connection)
 {
     const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_g5");
     txscope_conn_t *c = th_connect(&d);
-    long pid = th_backend_pid(c, "x", false);
-    th_expect_code(th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"select 1/0\"}"), "22012",
-                   "fail");
-    PGconn *pg = th_pg();
-    char sql[160];
-    snprintf(sql, sizeof sql,
-             "select count(*) from pg_stat_activity where pid = %ld and state <> 'idle'", pid);
-    ck_assert_int_eq(th_pg_long(pg, sql), 1); /* idle in transaction (aborted) */
+    long pid = th_backend_id(c, "x", false);
+    th_expect_ok(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"insert into t_g5 values (1)\"}"),
+        "insert");
+    th_expect_code(
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"x\",\"sql\":\"insert into t_g5 values (1)\"}"),
+        TH_PICK("23505", "23000"), "fail");
+    /* The pool's one connection: idle in a (failed) transaction. */
+    ck_assert_int_eq(th_side_backends(side, &d, TH_BUSY), 1);
     txscope_close(c);
-    ck_assert_int_ge(th_wait_zero(pg, sql, 2000), 0);
+    ck_assert_int_ge(th_side_wait_no_backends(side, &d, TH_BUSY, 2000), 0);
+    assert_key_free(side, "t_g5", 1);
     c = th_connect(&d);
-    ck_assert_int_eq(th_backend_pid(c, "y", true), pid); /* the same backend, reused */
-    PQfinish(pg);
+    ck_assert_int_eq(th_backend_id(c, "y", true), pid); /* the same backend, reused */
+    th_side_close(side);
     txscope_close(c);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
@@ -189,8 +212,8 @@ START_TEST(clients_vanishing_at_random_moments)
                          "TXSCOPE_LOG_LEVEL=info", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_chaos; create table t_chaos(n int)");
+    th_side_t *side = th_side();
+    th_side_exec(side, "drop table if exists t_chaos; create table t_chaos(n int)");
     unsigned seed = getenv("TXS_CHAOS_SEED") ? (unsigned)atol(getenv("TXS_CHAOS_SEED")) : 7;
     long max_backends = 0;
     for (int i = 0; i < 40; i++) {
@@ -208,28 +231,32 @@ START_TEST(clients_vanishing_at_random_moments)
                         "(%d)\"}",
                         ctx, i);
                 break;
-            case 2:
-                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select pg_sleep(0.0%d)\"}",
-                        ctx, rand_r(&seed) % 5);
+            case 2: {
+                char secs[8];
+                snprintf(secs, sizeof secs, "0.0%d", rand_r(&seed) % 5);
+                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"%s\"}", ctx,
+                        th_sleep_sql(secs));
                 break;
+            }
             case 3:
                 th_send(c, "{\"op\":\"commit\",\"ctx\":\"c%d\"}", ctx);
                 break;
-            default:
-                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select 1/0\"}", ctx);
+            default: /* a statement that fails on either backend */
+                th_send(c, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select * from no_such\"}",
+                        ctx);
                 break;
             }
         }
         th_sleep_ms(rand_r(&seed) % 30);
         txscope_close(c);
-        long n = th_daemon_backends(pg, &d, NULL);
+        long n = th_side_backends(side, &d, TH_ALL);
         if (n > max_backends)
             max_backends = n;
     }
-    ck_assert_msg(th_wait_no_backends(pg, &d, "state <> 'idle'", 5000) >= 0,
+    ck_assert_msg(th_side_wait_no_backends(side, &d, TH_BUSY, 5000) >= 0,
                   "backends still busy or in a transaction");
     ck_assert_int_le(max_backends, 3);
-    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), 3);
+    ck_assert_int_le(th_side_backends(side, &d, TH_ALL), 3);
     txscope_conn_t *c = th_connect(&d);
     long long t0 = th_now_ms();
     th_expect_ok(
@@ -237,7 +264,7 @@ START_TEST(clients_vanishing_at_random_moments)
         "after the chaos");
     ck_assert_int_lt(th_now_ms() - t0, 1000);
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -245,15 +272,14 @@ END_TEST
 Suite *suite_guarantee(void)
 {
     Suite *s = suite_create("guarantee");
-    TCase *tc = tcase_create("guarantee");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, close_with_open_transaction_rolls_back);
-    tcase_add_test(tc, killed_client_cancels_running_statement);
-    tcase_add_test(tc, end_rolls_back_and_releases);
-    tcase_add_test(tc, close_with_failed_transaction_returns_a_clean_connection);
-    tcase_add_test(tc, close_while_waiting_for_the_pool);
-    tcase_add_test(tc, clients_vanishing_at_random_moments);
-    tcase_add_test(tc, shutdown_rolls_back);
-    suite_add_tcase(s, tc);
+    TCase *tc[2];
+    th_tcases(s, tc, 60);
+    TH_ADD_TEST(tc, close_with_open_transaction_rolls_back);
+    TH_ADD_TEST(tc, killed_client_cancels_running_statement);
+    TH_ADD_TEST(tc, end_rolls_back_and_releases);
+    TH_ADD_TEST(tc, close_with_failed_transaction_returns_a_clean_connection);
+    TH_ADD_TEST(tc, close_while_waiting_for_the_pool);
+    TH_ADD_TEST(tc, clients_vanishing_at_random_moments);
+    TH_ADD_TEST(tc, shutdown_rolls_back);
     return s;
 }

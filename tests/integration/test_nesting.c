@@ -1,5 +1,6 @@
 /* test_nesting.c - transaction levels: joined (subtransaction) levels, nested (SAVEPOINT)
- * levels, their mix, and named savepoints, checked against what PostgreSQL committed. */
+ * levels, their mix, and named savepoints, checked against what the database committed,
+ * on PostgreSQL and on MySQL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,33 +26,74 @@ static void step(txscope_conn_t *c, const char *code, const char *state, int dep
     cJSON_Delete(r);
 }
 
-/* The ids in table t, in order, as "1,3" ("" when empty). */
-static char *ids_of(PGconn *pg, const char *t)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "select coalesce(string_agg(id::text, ',' order by id), '') from %s",
-             t);
-    PGresult *res = PQexec(pg, sql);
-    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-    char *v = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return v;
-}
+/* The SQLSTATE of a duplicate key. */
+#define DUP_KEY TH_PICK("23505", "23000")
 
-static void expect_ids(PGconn *pg, const char *t, const char *want)
+/* The ids in table t, in order, as "1,3" ("" when empty). */
+static void expect_ids(th_side_t *s, const char *t, const char *want)
 {
-    char *got = ids_of(pg, t);
-    ck_assert_msg(strcmp(got, want) == 0, "%s holds {%s}, want {%s}", t, got, want);
+    char *got = th_side_text(
+        s,
+        TH_PICK("select coalesce(string_agg(id::text, ',' order by id), '') from %s",
+                "select coalesce(group_concat(id order by id separator ','), '') from %s"),
+        t);
+    ck_assert_msg(got && strcmp(got, want) == 0, "%s holds {%s}, want {%s}", t, got, want);
     free(got);
 }
 
-/* How many times PostgreSQL ran a statement whose text is `query` (pg_stat_statements). */
-static long stmt_calls(PGconn *pg, const char *query)
+/* Transaction-control statements the server has run: pg_stat_statements on PostgreSQL,
+ * the server's Com_* counters on MySQL (global, so the test compares before and after). */
+typedef struct tx_counts {
+    long commits, begins, savepoints; /* savepoints: SAVEPOINT, RELEASE, ROLLBACK TO */
+} tx_counts_t;
+
+static void server_tx_counts(th_side_t *s, tx_counts_t *n)
 {
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "select coalesce(sum(calls), 0) from pg_stat_statements where query = '%s'", query);
-    return th_pg_long(pg, sql);
+    if (th_backend == TH_PG) {
+        static const char q[] = "select coalesce(sum(calls), 0) from pg_stat_statements where %s";
+        n->commits = th_side_long(s, q, "query = 'COMMIT'");
+        n->begins = th_side_long(s, q, "query = 'BEGIN'");
+        n->savepoints = th_side_long(s, q, "query ilike '%savepoint%'");
+        return;
+    }
+    static const char q[] = "select coalesce(sum(variable_value), 0) from "
+                            "information_schema.global_status where variable_name in (%s)";
+    n->commits = th_side_long(s, q, "'COM_COMMIT'");
+    n->begins = th_side_long(s, q, "'COM_BEGIN'");
+    n->savepoints =
+        th_side_long(s, q, "'COM_SAVEPOINT', 'COM_RELEASE_SAVEPOINT', 'COM_ROLLBACK_TO_SAVEPOINT'");
+}
+
+/* The isolation level of ctx's open transaction, as the server tells it; caller frees. */
+static char *isolation_of(txscope_conn_t *c, const char *ctx, const char *table)
+{
+    if (th_backend == TH_PG) {
+        cJSON *r = th_call(c,
+                           "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"select "
+                           "current_setting('transaction_isolation')\"}",
+                           ctx);
+        char *v = th_first_value(r);
+        th_expect_ok(r, "isolation");
+        return v;
+    }
+    /* InnoDB shows a transaction in innodb_trx once it read a table, and the view is a
+     * cache refreshed at most every 100 ms: read, then poll. */
+    th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"select count(*) from %s\"}",
+                         ctx, table),
+                 "a read to start the InnoDB transaction");
+    long long t0 = th_now_ms();
+    for (;;) {
+        cJSON *r = th_call(c,
+                           "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"select "
+                           "lower(trx_isolation_level) from information_schema.innodb_trx where "
+                           "trx_mysql_thread_id = connection_id()\"}",
+                           ctx);
+        char *v = th_first_value(r);
+        th_expect_ok(r, "isolation");
+        if (v || th_now_ms() - t0 > 2000)
+            return v;
+        th_sleep_ms(20);
+    }
 }
 
 /* The seeds' pattern: a function begins with join, calls one that also begins with join
@@ -60,10 +102,14 @@ START_TEST(joined_levels_commit_once)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n1");
-    th_pg_exec(pg, "create extension if not exists pg_stat_statements");
-    th_pg_exec(pg, "select pg_stat_statements_reset()");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n1");
+    if (th_backend == TH_PG) {
+        th_side_exec(side, "create extension if not exists pg_stat_statements");
+        th_side_exec(side, "select pg_stat_statements_reset()");
+    }
+    tx_counts_t before, after;
+    server_tx_counts(side, &before);
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"j\",\"join\":true}");
@@ -73,17 +119,16 @@ START_TEST(joined_levels_commit_once)
     step(c, "ok", "open", 2,
          "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"insert into t_n1 values (2)\"}");
     step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"j\"}");
-    expect_ids(pg, "t_n1", ""); /* the inner commit only closed its level */
+    expect_ids(side, "t_n1", ""); /* the inner commit only closed its level */
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"j\"}");
-    expect_ids(pg, "t_n1", "1,2");
-    ck_assert_int_eq(stmt_calls(pg, "COMMIT"), 1);
-    ck_assert_int_eq(stmt_calls(pg, "BEGIN"), 1);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from pg_stat_statements where query ilike "
-                                    "'%savepoint%'"),
-                     0); /* a joined level sends no SQL */
+    expect_ids(side, "t_n1", "1,2");
+    server_tx_counts(side, &after);
+    ck_assert_int_eq(after.commits - before.commits, 1);
+    ck_assert_int_eq(after.begins - before.begins, 1);
+    ck_assert_int_eq(after.savepoints - before.savepoints, 0); /* a joined level sends no SQL */
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -94,8 +139,8 @@ START_TEST(joined_inner_rollback_makes_the_session_inactive)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n2");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n2");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"j\"}");
@@ -107,7 +152,7 @@ START_TEST(joined_inner_rollback_makes_the_session_inactive)
          "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"insert into t_n2 values (2)\"}");
     step(c, "ok", "inactive", 2, "{\"op\":\"rollback\",\"ctx\":\"j\"}");
     /* Rolled back on the database already: no lock, no backend held. */
-    ck_assert_int_eq(th_daemon_backends(pg, &d, "state = 'idle in transaction'"), 0);
+    ck_assert_int_eq(th_side_backends(side, &d, TH_IN_TX), 0);
     step(c, "25P02", "inactive", 2, "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"select 1\"}");
     step(c, "25P02", "inactive", 2, "{\"op\":\"commit\",\"ctx\":\"j\"}");
     step(c, "25P02", "inactive", 2, "{\"op\":\"begin\",\"ctx\":\"j\",\"join\":true}");
@@ -118,12 +163,12 @@ START_TEST(joined_inner_rollback_makes_the_session_inactive)
     step(c, "ok", "inactive", 2, "{\"op\":\"status\",\"ctx\":\"j\"}");
     step(c, "ok", "inactive", 1, "{\"op\":\"rollback\",\"ctx\":\"j\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"rollback\",\"ctx\":\"j\"}");
-    expect_ids(pg, "t_n2", "");
+    expect_ids(side, "t_n2", "");
     /* The ctx is usable again. */
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"j\",\"sql\":\"insert into t_n2 values (3)\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"j\"}");
-    expect_ids(pg, "t_n2", "3");
+    expect_ids(side, "t_n2", "3");
 
     /* end works at any point of it, and forgets the ctx. */
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"e\"}");
@@ -132,10 +177,10 @@ START_TEST(joined_inner_rollback_makes_the_session_inactive)
          "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"insert into t_n2 values (4)\"}");
     step(c, "ok", "inactive", 1, "{\"op\":\"rollback\",\"ctx\":\"e\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"end\",\"ctx\":\"e\"}");
-    expect_ids(pg, "t_n2", "3");
+    expect_ids(side, "t_n2", "3");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -145,8 +190,8 @@ START_TEST(nested_level_rollback_undoes_only_its_work)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n3");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n3");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1,
@@ -162,12 +207,12 @@ START_TEST(nested_level_rollback_undoes_only_its_work)
     step(c, "ok", "open", 2,
          "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"insert into t_n3 values (4)\"}");
     step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"s\"}");
-    expect_ids(pg, "t_n3", "");
+    expect_ids(side, "t_n3", "");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"s\"}");
-    expect_ids(pg, "t_n3", "1,3,4");
+    expect_ids(side, "t_n3", "1,3,4");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -178,15 +223,15 @@ START_TEST(nested_level_rollback_clears_the_failure)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n4");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n4");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"f\"}");
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"insert into t_n4 values (1)\"}");
     step(c, "ok", "open", 2, "{\"op\":\"begin\",\"ctx\":\"f\",\"nested\":true}");
-    step(c, "23505", "failed", 2,
+    step(c, DUP_KEY, "failed", 2,
          "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"insert into t_n4 values (1)\"}");
     step(c, "25P02", "failed", 2, "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"select 1\"}");
     step(c, "25P02", "failed", 2, "{\"op\":\"commit\",\"ctx\":\"f\"}");
@@ -195,10 +240,10 @@ START_TEST(nested_level_rollback_clears_the_failure)
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"f\",\"sql\":\"insert into t_n4 values (2)\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"f\"}");
-    expect_ids(pg, "t_n4", "1,2");
+    expect_ids(side, "t_n4", "1,2");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -209,8 +254,8 @@ START_TEST(mixed_levels)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n5");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n5");
     txscope_conn_t *c = th_connect(&d);
 
     /* A joined level inside a savepoint: its commit only closes it; rolling back the
@@ -236,7 +281,7 @@ START_TEST(mixed_levels)
     step(c, "ok", "open", 2, "{\"op\":\"commit\",\"ctx\":\"m\"}");
     step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"m\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"m\"}");
-    expect_ids(pg, "t_n5", "1,4");
+    expect_ids(side, "t_n5", "1,4");
 
     /* A joined level inside a savepoint rolls back: the whole transaction is gone, even
      * the savepoint's outer work, and the remaining two levels each roll back. */
@@ -247,10 +292,10 @@ START_TEST(mixed_levels)
     step(c, "ok", "inactive", 2, "{\"op\":\"rollback\",\"ctx\":\"m\"}");
     step(c, "ok", "inactive", 1, "{\"op\":\"rollback\",\"ctx\":\"m\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"rollback\",\"ctx\":\"m\"}");
-    expect_ids(pg, "t_n5", "1,4");
+    expect_ids(side, "t_n5", "1,4");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -261,8 +306,8 @@ START_TEST(begin_variants)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n6");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n6");
     txscope_conn_t *c = th_connect(&d);
 
     /* nested with nothing open: the transaction and a savepoint in it, as SQLAlchemy's
@@ -272,7 +317,7 @@ START_TEST(begin_variants)
          "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"insert into t_n6 values (1)\"}");
     step(c, "ok", "open", 1, "{\"op\":\"commit\",\"ctx\":\"b\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"rollback\",\"ctx\":\"b\"}");
-    expect_ids(pg, "t_n6", "");
+    expect_ids(side, "t_n6", "");
     /* join with nothing open: the outermost level. */
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"b\",\"join\":true}");
     step(c, "25001", "open", 1, "{\"op\":\"begin\",\"ctx\":\"b\"}");
@@ -288,18 +333,16 @@ START_TEST(begin_variants)
     step(c, "25001", "open", 2,
          "{\"op\":\"begin\",\"ctx\":\"o\",\"nested\":true,\"read_only\":false}");
     step(c, "ok", "open", 3, "{\"op\":\"begin\",\"ctx\":\"o\",\"nested\":true}");
-    cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"o\",\"sql\":\"select "
-                          "current_setting('transaction_isolation')\"}");
-    char *iso = th_first_value(r);
-    ck_assert_str_eq(iso, "serializable");
+    char *iso = isolation_of(c, "o", "t_n6");
+    ck_assert_msg(iso && strcmp(iso, "serializable") == 0, "isolation inside the levels: %s", iso);
     free(iso);
-    th_expect_ok(r, "isolation inside the levels");
+    step(c, "ok", "open", 3, "{\"op\":\"status\",\"ctx\":\"o\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"end\",\"ctx\":\"o\"}");
 
     /* At most 255 levels: the next begin is refused and changes nothing. */
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"deep\"}");
     for (int i = 2; i <= 255; i++) {
-        r = th_call(c, "{\"op\":\"begin\",\"ctx\":\"deep\",\"join\":true}");
+        cJSON *r = th_call(c, "{\"op\":\"begin\",\"ctx\":\"deep\",\"join\":true}");
         ck_assert_int_eq(txscope_reply_tx_depth(r), i);
         th_expect_ok(r, "begin join");
     }
@@ -307,14 +350,14 @@ START_TEST(begin_variants)
     step(c, "ok", "open", 255,
          "{\"op\":\"query\",\"ctx\":\"deep\",\"sql\":\"insert into t_n6 values (2)\"}");
     for (int i = 254; i >= 0; i--) {
-        r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"deep\"}");
+        cJSON *r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"deep\"}");
         ck_assert_int_eq(txscope_reply_tx_depth(r), i);
         th_expect_ok(r, "commit a level");
     }
-    expect_ids(pg, "t_n6", "2");
+    expect_ids(side, "t_n6", "2");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -325,10 +368,10 @@ START_TEST(named_savepoints)
 {
     th_daemon_t d, d2;
     th_daemon_start(&d, NULL);
+    th_side_t *side = th_side(); /* d's database on MySQL: opened before d2 starts */
     const char *one_session[] = {"TXSCOPE_MAX_SESSIONS_PER_CLIENT=1", NULL};
     th_daemon_start(&d2, one_session);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n7");
+    th_side_make_table(side, "t_n7");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1, "{\"op\":\"begin\",\"ctx\":\"n\"}");
@@ -353,7 +396,7 @@ START_TEST(named_savepoints)
     step(c, "3B001", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"n\",\"name\":\"a\"}");
     step(c, "3B001", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"n\",\"name\":\"never\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"n\"}");
-    expect_ids(pg, "t_n7", "1,2,5");
+    expect_ids(side, "t_n7", "1,2,5");
 
     /* With nothing open: savepoint begins the transaction (as a query would); release
      * and rollback_to find nothing. */
@@ -364,7 +407,7 @@ START_TEST(named_savepoints)
          "{\"op\":\"query\",\"ctx\":\"i\",\"sql\":\"insert into t_n7 values (6)\"}");
     step(c, "ok", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"i\",\"name\":\"x\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"i\"}");
-    expect_ids(pg, "t_n7", "1,2,5");
+    expect_ids(side, "t_n7", "1,2,5");
 
     /* A level sees only its own savepoints. Closing a nested level drops the ones made in
      * it (RELEASE does on the server); a joined level hands them to the enclosing one. */
@@ -399,7 +442,7 @@ START_TEST(named_savepoints)
     step(c, "ok", "open", 1, "{\"op\":\"release\",\"ctx\":\"k\",\"name\":\"a\"}");
     step(c, "ok", "open", 1, "{\"op\":\"rollback_to\",\"ctx\":\"k\",\"name\":\"a\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"k\"}");
-    expect_ids(pg, "t_n7", "1,2,5");
+    expect_ids(side, "t_n7", "1,2,5");
 
     /* release and rollback_to of a ctx with no session are answered without making one. */
     txscope_conn_t *lim = th_connect(&d2);
@@ -417,7 +460,7 @@ START_TEST(named_savepoints)
                    "not an identifier");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d2), 0);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
@@ -429,14 +472,14 @@ START_TEST(rollback_to_clears_the_failure)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n8");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n8");
     txscope_conn_t *c = th_connect(&d);
 
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"r\",\"sql\":\"insert into t_n8 values (10)\"}");
     step(c, "ok", "open", 1, "{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"s\"}");
-    step(c, "23505", "failed", 1,
+    step(c, DUP_KEY, "failed", 1,
          "{\"op\":\"query\",\"ctx\":\"r\",\"sql\":\"insert into t_n8 values (10)\"}");
     step(c, "25P02", "failed", 1, "{\"op\":\"savepoint\",\"ctx\":\"r\",\"name\":\"t\"}");
     step(c, "25P02", "failed", 1, "{\"op\":\"release\",\"ctx\":\"r\",\"name\":\"s\"}");
@@ -446,10 +489,10 @@ START_TEST(rollback_to_clears_the_failure)
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"r\",\"sql\":\"insert into t_n8 values (11)\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"r\"}");
-    expect_ids(pg, "t_n8", "10,11");
+    expect_ids(side, "t_n8", "10,11");
 
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -461,8 +504,8 @@ START_TEST(close_with_levels_open_rolls_back)
     const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    th_make_table(pg, "t_n9");
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_n9");
     txscope_conn_t *c = th_connect(&d);
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"g\",\"sql\":\"insert into t_n9 values (1)\"}");
@@ -472,16 +515,16 @@ START_TEST(close_with_levels_open_rolls_back)
     step(c, "ok", "open", 3,
          "{\"op\":\"query\",\"ctx\":\"g\",\"sql\":\"insert into t_n9 values (2)\"}");
     txscope_close(c);
-    ck_assert_int_ge(th_wait_no_backends(pg, &d, "state = 'idle in transaction'", T_TIMEOUT), 0);
+    ck_assert_int_ge(th_side_wait_no_backends(side, &d, TH_IN_TX, T_TIMEOUT), 0);
     /* The one backend is clean: the next user sees no transaction and no savepoint. */
     c = th_connect(&d);
     step(c, "3B001", "idle", 0, "{\"op\":\"rollback_to\",\"ctx\":\"h\",\"name\":\"x\"}");
     step(c, "ok", "open", 1,
          "{\"op\":\"query\",\"ctx\":\"h\",\"sql\":\"insert into t_n9 values (3)\"}");
     step(c, "ok", "idle", 0, "{\"op\":\"commit\",\"ctx\":\"h\"}");
-    expect_ids(pg, "t_n9", "3");
+    expect_ids(side, "t_n9", "3");
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -489,17 +532,16 @@ END_TEST
 Suite *suite_nesting(void)
 {
     Suite *s = suite_create("nesting");
-    TCase *tc = tcase_create("nesting");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, joined_levels_commit_once);
-    tcase_add_test(tc, joined_inner_rollback_makes_the_session_inactive);
-    tcase_add_test(tc, nested_level_rollback_undoes_only_its_work);
-    tcase_add_test(tc, nested_level_rollback_clears_the_failure);
-    tcase_add_test(tc, mixed_levels);
-    tcase_add_test(tc, begin_variants);
-    tcase_add_test(tc, named_savepoints);
-    tcase_add_test(tc, rollback_to_clears_the_failure);
-    tcase_add_test(tc, close_with_levels_open_rolls_back);
-    suite_add_tcase(s, tc);
+    TCase *tcs[2];
+    th_tcases(s, tcs, 60);
+    TH_ADD_TEST(tcs, joined_levels_commit_once);
+    TH_ADD_TEST(tcs, joined_inner_rollback_makes_the_session_inactive);
+    TH_ADD_TEST(tcs, nested_level_rollback_undoes_only_its_work);
+    TH_ADD_TEST(tcs, nested_level_rollback_clears_the_failure);
+    TH_ADD_TEST(tcs, mixed_levels);
+    TH_ADD_TEST(tcs, begin_variants);
+    TH_ADD_TEST(tcs, named_savepoints);
+    TH_ADD_TEST(tcs, rollback_to_clears_the_failure);
+    TH_ADD_TEST(tcs, close_with_levels_open_rolls_back);
     return s;
 }

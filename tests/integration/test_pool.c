@@ -12,19 +12,17 @@ START_TEST(many_contexts_share_a_small_pool)
     const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=5", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_p1; create table t_p1(ctx text primary key)");
+    th_side_t *side = th_side();
+    th_side_exec(side, "drop table if exists t_p1; create table t_p1(ctx varchar(16) primary key)");
     enum { CONNS = 4, CTXS = 200, PER_CTX = 3 };
     txscope_conn_t *c[CONNS];
     for (int i = 0; i < CONNS; i++)
         c[i] = th_connect(&d);
     for (int k = 0; k < CTXS; k++) {
         txscope_conn_t *cc = c[k % CONNS];
-        th_send(cc,
-                "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"insert into t_p1 values "
-                "($1)\",\"params\":[\"c%d\"]}",
-                k, k);
-        th_send(cc, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"select pg_sleep(0.005)\"}", k);
+        th_send(cc, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"%s\",\"params\":[\"c%d\"]}", k,
+                th_sql("insert into t_p1 values (?)"), k);
+        th_send(cc, "{\"op\":\"query\",\"ctx\":\"c%d\",\"sql\":\"%s\"}", k, th_sleep_sql("0.005"));
         th_send(cc, "{\"op\":\"commit\",\"ctx\":\"c%d\"}", k);
     }
     int got = 0;
@@ -32,7 +30,7 @@ START_TEST(many_contexts_share_a_small_pool)
     long long t0 = th_now_ms();
     while (got < CTXS * PER_CTX) {
         ck_assert_msg(th_now_ms() - t0 < 60000, "only %d replies", got);
-        long n = th_daemon_backends(pg, &d, NULL);
+        long n = th_side_backends(side, &d, TH_ALL);
         if (n > max_backends)
             max_backends = n;
         for (int i = 0; i < CONNS; i++) {
@@ -46,11 +44,11 @@ START_TEST(many_contexts_share_a_small_pool)
     }
     ck_assert_int_le(max_backends, 5);
     ck_assert_int_ge(max_backends, 1);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_p1"), CTXS);
-    ck_assert_int_le(th_daemon_backends(pg, &d, NULL), 5);
+    ck_assert_int_eq(th_side_count_rows(side, "t_p1"), CTXS);
+    ck_assert_int_le(th_side_backends(side, &d, TH_ALL), 5);
     for (int i = 0; i < CONNS; i++)
         txscope_close(c[i]);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -106,11 +104,11 @@ START_TEST(pool_recycle_replaces_old_connections)
     th_daemon_t d;
     th_daemon_start(&d, env);
     txscope_conn_t *c = th_connect(&d);
-    long p1 = th_backend_pid(c, "r", true);
-    long p2 = th_backend_pid(c, "r", true);
+    long p1 = th_backend_id(c, "r", true);
+    long p2 = th_backend_id(c, "r", true);
     ck_assert_int_eq(p1, p2); /* reused while young */
     th_sleep_ms(1200);
-    long p3 = th_backend_pid(c, "r", true);
+    long p3 = th_backend_id(c, "r", true);
     ck_assert_int_ne(p3, p1);
     txscope_close(c);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -119,7 +117,8 @@ END_TEST
 
 START_TEST(backend_down_gives_08001)
 {
-    const char *env[] = {"TXSCOPE_DB_MAIN_DSN=postgresql://postgres@127.0.0.1:1/postgres",
+    const char *env[] = {TH_PICK("TXSCOPE_DB_MAIN_DSN=postgresql://postgres@127.0.0.1:1/postgres",
+                                 "TXSCOPE_DB_MAIN_DSN=mysql://txs:txs@127.0.0.1:1/txs"),
                          "TXSCOPE_DB_MAIN_POOL_TIMEOUT=20s", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
@@ -137,13 +136,12 @@ END_TEST
 Suite *suite_pool(void)
 {
     Suite *s = suite_create("pool");
-    TCase *tc = tcase_create("pool");
-    tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, many_contexts_share_a_small_pool);
-    tcase_add_test(tc, waiter_gets_53300_after_pool_timeout);
-    tcase_add_test(tc, pool_timeout_zero_still_opens_connections);
-    tcase_add_test(tc, pool_recycle_replaces_old_connections);
-    tcase_add_test(tc, backend_down_gives_08001);
-    suite_add_tcase(s, tc);
+    TCase *tc[2];
+    th_tcases(s, tc, 90);
+    TH_ADD_TEST(tc, many_contexts_share_a_small_pool);
+    TH_ADD_TEST(tc, waiter_gets_53300_after_pool_timeout);
+    TH_ADD_TEST(tc, pool_timeout_zero_still_opens_connections);
+    TH_ADD_TEST(tc, pool_recycle_replaces_old_connections);
+    TH_ADD_TEST(tc, backend_down_gives_08001);
     return s;
 }

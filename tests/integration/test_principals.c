@@ -48,9 +48,9 @@ static void expect_refused(txscope_conn_t *c, cJSON *r, const char *what)
     txscope_close(c);
 }
 
-static void make_table(PGconn *pg)
+static void make_table(th_side_t *side)
 {
-    th_pg_exec(pg, "drop table if exists t_principals; create table t_principals(id int)");
+    th_side_exec(side, "drop table if exists t_principals; create table t_principals(id int)");
 }
 
 START_TEST(each_principal_has_its_own_journal)
@@ -58,8 +58,8 @@ START_TEST(each_principal_has_its_own_journal)
     const char *env[] = {"TXSCOPE_TOKEN_WEB=" WEB, "TXSCOPE_TOKEN_WORKER=" WORKER, NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    make_table(pg);
+    th_side_t *side = th_side();
+    make_table(side);
 
     txscope_conn_t *web1 = hello(&d, WEB);
     commit_one(web1, "req-1", 1);
@@ -78,13 +78,13 @@ START_TEST(each_principal_has_its_own_journal)
     expect_outcome(web2, "req-1", "committed");
     txscope_conn_t *worker2 = hello(&d, WORKER);
     expect_outcome(worker2, "req-1", "rolled_back");
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_principals"), 1);
+    ck_assert_int_eq(th_side_count_rows(side, "t_principals"), 1);
 
     txscope_close(web1);
     txscope_close(web2);
     txscope_close(worker);
     txscope_close(worker2);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -123,8 +123,8 @@ START_TEST(second_hello)
     const char *env[] = {"TXSCOPE_TOKEN_WEB=" WEB, "TXSCOPE_TOKEN_WORKER=" WORKER, NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    make_table(pg);
+    th_side_t *side = th_side();
+    make_table(side);
     txscope_conn_t *c = hello(&d, WEB);
     commit_one(c, "a", 1);
     ck_assert_int_eq(txscope_hello(c, WEB, T_TIMEOUT), 0);
@@ -137,10 +137,10 @@ START_TEST(second_hello)
     expect_refused(c, th_call(c, "{\"op\":\"hello\",\"token\":\"" WORKER "\"}"), "switch");
     txscope_conn_t *w = hello(&d, WEB);
     expect_outcome(w, "b", "rolled_back");
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_principals"), 1);
+    ck_assert_int_eq(th_side_count_rows(side, "t_principals"), 1);
     expect_refused(w, th_call(w, "{\"op\":\"hello\",\"token\":\"nope\"}"), "wrong again");
 
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -151,8 +151,8 @@ START_TEST(auth_token_with_a_named_token)
     const char *env[] = {"TXSCOPE_AUTH_TOKEN=legacy", "TXSCOPE_TOKEN_WEB=" WEB, NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    make_table(pg);
+    th_side_t *side = th_side();
+    make_table(side);
     txscope_conn_t *legacy = hello(&d, "legacy");
     commit_one(legacy, "x", 1);
     txscope_conn_t *web = hello(&d, WEB);
@@ -167,7 +167,7 @@ START_TEST(auth_token_with_a_named_token)
     txscope_close(legacy);
     txscope_close(legacy2);
     txscope_close(web);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -177,8 +177,8 @@ START_TEST(no_tokens_one_principal)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    make_table(pg);
+    th_side_t *side = th_side();
+    make_table(side);
     txscope_conn_t *a = th_connect(&d);
     commit_one(a, "z", 1);
     txscope_conn_t *b = hello(&d, "whatever");
@@ -187,7 +187,7 @@ START_TEST(no_tokens_one_principal)
     expect_outcome(b, "z", "committed");
     txscope_close(a);
     txscope_close(b);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -229,14 +229,13 @@ END_TEST
 Suite *suite_principals(void)
 {
     Suite *s = suite_create("principals");
-    TCase *tc = tcase_create("principals");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, each_principal_has_its_own_journal);
-    tcase_add_test(tc, wrong_or_missing_token_is_refused);
-    tcase_add_test(tc, second_hello);
-    tcase_add_test(tc, auth_token_with_a_named_token);
-    tcase_add_test(tc, no_tokens_one_principal);
-    tcase_add_test(tc, log_names_principals_not_secrets);
-    suite_add_tcase(s, tc);
+    TCase *tc[2];
+    th_tcases(s, tc, 60);
+    TH_ADD_TEST(tc, each_principal_has_its_own_journal);
+    TH_ADD_TEST(tc, wrong_or_missing_token_is_refused);
+    TH_ADD_TEST(tc, second_hello);
+    TH_ADD_TEST(tc, auth_token_with_a_named_token);
+    TH_ADD_TEST(tc, no_tokens_one_principal);
+    TH_ADD_TEST(tc, log_names_principals_not_secrets);
     return s;
 }

@@ -21,10 +21,13 @@ START_TEST(two_contexts_interleave_on_one_connection)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg,
-               "drop table if exists t_inter; create table t_inter(id int primary key, who text)");
+    th_side_t *side = th_side();
+    th_side_exec(side, "drop table if exists t_inter; create table t_inter(id int primary key, "
+                       "who varchar(8))");
     txscope_conn_t *c = th_connect(&d);
+    const char *agg = TH_PICK("select string_agg(who || id, ',' order by id) from t_inter",
+                              "select group_concat(concat(who, id) order by id separator ',') "
+                              "from t_inter");
 
     cJSON *r = th_call(
         c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_inter values (1,'a')\"}");
@@ -41,13 +44,13 @@ START_TEST(two_contexts_interleave_on_one_connection)
                 "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"insert into t_inter values (3,'a')\"}"),
         "a insert 2");
 
-    char *va = value_of(c, "a", "select string_agg(who || id, ',' order by id) from t_inter");
-    char *vb = value_of(c, "b", "select string_agg(who || id, ',' order by id) from t_inter");
+    char *va = value_of(c, "a", agg);
+    char *vb = value_of(c, "b", agg);
     ck_assert_str_eq(va, "a1,a3");
     ck_assert_str_eq(vb, "b2");
     free(va);
     free(vb);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_inter"), 0);
+    ck_assert_int_eq(th_side_count_rows(side, "t_inter"), 0);
 
     r = th_call(c, "{\"op\":\"commit\",\"ctx\":\"a\",\"id\":\"c1\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
@@ -56,11 +59,11 @@ START_TEST(two_contexts_interleave_on_one_connection)
     th_expect_ok(r, "a commit");
     th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"b\"}"), "b rollback");
 
-    PGresult *res = PQexec(pg, "select string_agg(who || id, ',' order by id) from t_inter");
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "a1,a3");
-    PQclear(res);
+    char *committed = th_side_text(side, "%s", agg);
+    ck_assert_str_eq(committed, "a1,a3");
+    free(committed);
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -70,9 +73,9 @@ START_TEST(slow_context_does_not_delay_another)
     th_daemon_t d;
     th_daemon_start(&d, NULL);
     txscope_conn_t *c = th_connect(&d);
-    int64_t slow = th_send(
-        c,
-        "{\"op\":\"query\",\"ctx\":\"slow\",\"sql\":\"select pg_sleep(1.5)\",\"autocommit\":true}");
+    int64_t slow =
+        th_send(c, "{\"op\":\"query\",\"ctx\":\"slow\",\"sql\":\"%s\",\"autocommit\":true}",
+                th_sleep_sql("1.5"));
     long long t0 = th_now_ms();
     int64_t fast =
         th_send(c, "{\"op\":\"query\",\"ctx\":\"fast\",\"sql\":\"select 42\",\"autocommit\":true}");
@@ -98,16 +101,15 @@ START_TEST(one_context_in_order_with_backpressure)
     const char *env[] = {"TXSCOPE_MAX_PIPELINE=4", NULL};
     th_daemon_t d;
     th_daemon_start(&d, env);
-    PGconn *pg = th_pg();
-    th_pg_exec(pg, "drop table if exists t_order; create table t_order(n int)");
+    th_side_t *side = th_side();
+    th_side_exec(side, "drop table if exists t_order; create table t_order(n int)");
     txscope_conn_t *c = th_connect(&d);
     enum { N = 60 };
     int64_t ids[N + 1];
     for (int i = 0; i < N; i++)
-        ids[i] = th_send(c,
-                         "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"insert into t_order values "
-                         "($1)\",\"params\":[%d]}",
-                         i % 3 == 0 ? "o" : (i % 3 == 1 ? "p" : "q"), i);
+        ids[i] = th_send(c, "{\"op\":\"query\",\"ctx\":\"%s\",\"sql\":\"%s\",\"params\":[%d]}",
+                         i % 3 == 0 ? "o" : (i % 3 == 1 ? "p" : "q"),
+                         th_sql("insert into t_order values (?)"), i);
     ids[N] = th_send(c, "{\"op\":\"commit\",\"ctx\":\"o\"}");
     int64_t last_o = -1;
     for (int i = 0; i <= N; i++) {
@@ -124,18 +126,39 @@ START_TEST(one_context_in_order_with_backpressure)
         cJSON_Delete(r);
     }
     /* Only ctx o committed: rows 0, 3, 6, ... */
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_order"), N / 3);
-    ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_order where n % 3 <> 0"), 0);
+    ck_assert_int_eq(th_side_count_rows(side, "t_order"), N / 3);
+    ck_assert_int_eq(th_side_long(side, "select count(*) from t_order where n %% 3 <> 0"), 0);
     txscope_close(c);
-    PQfinish(pg);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
+
+/* The open transaction's isolation level and read-only flag, as "serializable,on". MySQL
+ * shows them only in information_schema.innodb_trx, once the transaction has touched an
+ * InnoDB table, and that view is a cache refreshed after 100 ms without readers. */
+static char *isolation_and_read_only(txscope_conn_t *c, const char *ctx, const char *table)
+{
+    if (th_backend == TH_PG)
+        return value_of(c, ctx,
+                        "select current_setting('transaction_isolation') || ',' || "
+                        "current_setting('transaction_read_only')");
+    char sql[80];
+    snprintf(sql, sizeof sql, "select count(*) from %s", table);
+    free(value_of(c, ctx, sql));
+    th_sleep_ms(150);
+    return value_of(c, ctx,
+                    "select concat(lower(trx_isolation_level), ',', if(trx_is_read_only, 'on', "
+                    "'off')) from information_schema.innodb_trx where trx_mysql_thread_id = "
+                    "connection_id()");
+}
 
 START_TEST(status_end_and_unknown_context)
 {
     th_daemon_t d;
     th_daemon_start(&d, NULL);
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_ro");
     txscope_conn_t *c = th_connect(&d);
     cJSON *r = th_call(c, "{\"op\":\"status\",\"ctx\":\"nobody\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
@@ -145,16 +168,11 @@ START_TEST(status_end_and_unknown_context)
             c,
             "{\"op\":\"begin\",\"ctx\":\"e\",\"isolation\":\"serializable\",\"read_only\":true}"),
         "begin");
-    r = th_call(
-        c,
-        "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"select current_setting('transaction_isolation') "
-        "|| ',' || current_setting('transaction_read_only')\"}");
-    char *v = th_first_value(r);
+    char *v = isolation_and_read_only(c, "e", "t_ro");
     ck_assert_str_eq(v, "serializable,on");
     free(v);
-    cJSON_Delete(r);
     th_expect_code(
-        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"create table t_ro(x int)\"}"),
+        th_call(c, "{\"op\":\"query\",\"ctx\":\"e\",\"sql\":\"insert into t_ro values (1)\"}"),
         "25006", "write in read-only tx");
     r = th_call(c, "{\"op\":\"end\",\"ctx\":\"e\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
@@ -176,6 +194,8 @@ START_TEST(status_end_and_unknown_context)
     ck_assert_ptr_null(cJSON_GetObjectItem(r, "tx"));
     th_expect_ok(r, "ping");
     txscope_close(c);
+    ck_assert_int_eq(th_side_count_rows(side, "t_ro"), 0);
+    th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
 }
 END_TEST
@@ -217,8 +237,8 @@ START_TEST(requests_split_across_reads)
 
     enum { BIG = 300000 };
     char *req = malloc(BIG + 200);
-    int n = snprintf(
-        req, 200, "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"select length($1)\",\"params\":[\"");
+    int n = snprintf(req, 200, "{\"op\":\"query\",\"ctx\":\"s\",\"sql\":\"%s\",\"params\":[\"",
+                     th_sql("select length(?)"));
     memset(req + n, 'y', BIG);
     n += BIG;
     n += snprintf(req + n, 200, "\"]}\n{\"op\":\"status\",\"ctx\":\"s\"}\n");
@@ -259,15 +279,14 @@ END_TEST
 Suite *suite_sessions(void)
 {
     Suite *s = suite_create("sessions");
-    TCase *tc = tcase_create("sessions");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, two_contexts_interleave_on_one_connection);
-    tcase_add_test(tc, slow_context_does_not_delay_another);
-    tcase_add_test(tc, one_context_in_order_with_backpressure);
-    tcase_add_test(tc, status_end_and_unknown_context);
-    tcase_add_test(tc, session_limit_per_client);
-    tcase_add_test(tc, unix_socket_listener);
-    tcase_add_test(tc, requests_split_across_reads);
-    suite_add_tcase(s, tc);
+    TCase *tc[2];
+    th_tcases(s, tc, 60);
+    TH_ADD_TEST(tc, two_contexts_interleave_on_one_connection);
+    TH_ADD_TEST(tc, slow_context_does_not_delay_another);
+    TH_ADD_TEST(tc, one_context_in_order_with_backpressure);
+    TH_ADD_TEST(tc, status_end_and_unknown_context);
+    TH_ADD_TEST(tc, session_limit_per_client);
+    TH_ADD_TEST(tc, unix_socket_listener);
+    TH_ADD_TEST(tc, requests_split_across_reads);
     return s;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # check.sh - run the unit tests, then the integration tests against a throwaway
-# PostgreSQL on loopback (started here, stopped on exit). Called by `make check`
-# after the ASan/UBSan build.
+# PostgreSQL and a throwaway MariaDB on loopback (started here, stopped on exit): every
+# backend-neutral test runs once per backend. Called by `make check` after the ASan/UBSan
+# build.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -12,9 +13,10 @@ echo "== unit tests"
 build/asan/bin/unit_tests
 
 tmp=$(mktemp -d /tmp/txscope-check.XXXXXX)
-chmod 755 "$tmp" # the postgres user must reach its data dir inside
+chmod 755 "$tmp" # the postgres and mysql users must reach their data dirs inside
 cleanup() {
     tests/scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+    tests/scripts/mysql.sh stop "$tmp/mysql" >/dev/null 2>&1 || true
     if [ "${KEEP_LOGS:-}" = 1 ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT INT TERM
@@ -31,6 +33,10 @@ echo "   installed: $(cd "$tmp/stage" && find . -type f | sort | tr '\n' ' ')"
 echo "== starting a throwaway PostgreSQL"
 eval "$(tests/scripts/pg.sh start "$tmp/pg")"
 echo "   on $PGHOST:$PGPORT"
+
+echo "== starting a throwaway MariaDB"
+eval "$(tests/scripts/mysql.sh start "$tmp/mysql")"
+echo "   on $MYSQL_HOST:$MYSQL_TCP_PORT"
 
 echo "== integration tests"
 export TXS_TEST_LOGDIR="$tmp"

@@ -51,12 +51,14 @@ start() {
         die "mariadb-install-db failed"
     }
     [ -n "$port" ] || port=$(free_port)
-    # setsid: the server must not get the terminal's signals meant for the test run.
-    as_mysql setsid /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$dir/data" \
+    # setsid: the server must not get the terminal's signals meant for the test run. The
+    # redirections are on the subshell, not on the function call: dash would keep a copy of
+    # our stdout open behind it, and "$(mysql.sh start ...)" would wait forever.
+    (as_mysql setsid /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$dir/data" \
         --socket="$dir/sock" --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/pid" \
         --skip-log-bin --skip-name-resolve --innodb-flush-log-at-trx-commit=0 \
         --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --max-connections=300 \
-        --log-error="$dir/log" </dev/null >/dev/null 2>&1 &
+        --log-error="$dir/log") </dev/null >/dev/null 2>&1 &
     i=0
     until mariadb-admin --no-defaults -uroot --socket="$dir/sock" ping >/dev/null 2>&1; do
         i=$((i + 1))

@@ -91,6 +91,8 @@ START_TEST(test_sql_text)
     size_t b = txs_tx_sql_level(&out, quote, "RELEASE SAVEPOINT", 3);
     ck_assert_str_eq(out.data + a, "SAVEPOINT [sp1]");
     ck_assert_str_eq(out.data + b, "RELEASE SAVEPOINT [txscope_level_3]");
+    size_t c = txs_tx_sql_named(&out, quote, "ROLLBACK TO SAVEPOINT", 12);
+    ck_assert_str_eq(out.data + c, "ROLLBACK TO SAVEPOINT [txscope_sp_12]");
     txs_buf_free(&out);
 }
 END_TEST

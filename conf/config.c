@@ -138,7 +138,7 @@ static const conf_key_t keys[] = {
      .type = T_DURATION, .min = 100, .max = 10 * MINUTE},
     {DB("ddl_in_transaction", ddl_in_transaction, "refuse", RELOAD,
         "MySQL: DDL inside a transaction commits it; refuse it (0A000) or allow it "
-        "(the transaction ends committed)"),
+        "(the transaction is committed first, then the DDL runs alone)"),
      .type = T_ENUM, .choices = ddl_policies},
 };
 /* clang-format on */

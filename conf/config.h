@@ -14,7 +14,7 @@
  * inside a transaction. */
 typedef enum txs_ddl_policy {
     TXS_DDL_REFUSE = 0, /* error 0A000, nothing sent */
-    TXS_DDL_ALLOW,      /* sent; the transaction ends committed, as the server commits it */
+    TXS_DDL_ALLOW,      /* COMMIT first (as the server would), then the DDL alone */
 } txs_ddl_policy_t;
 
 /* One [db.NAME] section. Durations are in milliseconds; 0 means "off" where the

@@ -379,6 +379,67 @@ START_TEST(types_map_to_json)
         strstr(txscope_last_line(c), "\"rows\":[[9223372036854775807,1,\"{\\\"k\\\":[1]}\",null]]"),
         "%s", txscope_last_line(c));
     th_expect_ok(r, "params");
+    /* MariaDB's own types keep their names; booleans are TINYINT's 1. */
+    r = th_call_raw(c, "{\"op\":\"query\",\"ctx\":\"t\",\"sql\":\"select cast('::1' as inet6) a, "
+                       "cast(? as uuid) b, true c\",\"params\":[\"123e4567-e89b-12d3-a456-"
+                       "426614174000\"],\"autocommit\":true}");
+    ck_assert_msg(
+        strstr(txscope_last_line(c),
+               "\"fields\":[{\"name\":\"a\",\"type\":\"inet6\"},{\"name\":\"b\",\"type\":"
+               "\"uuid\"},{\"name\":\"c\",\"type\":\"int\"}],\"rows\":[[\"::1\",\"123e4567-"
+               "e89b-12d3-a456-426614174000\",1]]"),
+        "%s", txscope_last_line(c));
+    th_expect_ok(r, "mariadb types");
+    txscope_close(c);
+    th_side_close(side);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* A deadlock: MySQL rolls the victim's whole transaction back, savepoints included. The
+ * session is failed; rollback_to finds no savepoint on the server; rollback ends it. */
+START_TEST(deadlock_victim_is_failed_and_rolls_back)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_my_dead");
+    th_side_exec(side, "insert into t_my_dead values (1), (2)");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_ok(query(c, "a", "update t_my_dead set id = id where id = 1"), "a locks 1");
+    th_expect_ok(th_call(c, "{\"op\":\"savepoint\",\"ctx\":\"a\",\"name\":\"sp\"}"), "a sp");
+    th_expect_ok(query(c, "b", "update t_my_dead set id = id where id = 2"), "b locks 2");
+    th_expect_ok(th_call(c, "{\"op\":\"savepoint\",\"ctx\":\"b\",\"name\":\"sp\"}"), "b sp");
+    int64_t ida = th_send(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"update t_my_dead set id = "
+                             "id where id = 2\"}");
+    th_sleep_ms(200); /* a waits for b's lock */
+    int64_t idb = th_send(c, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"update t_my_dead set id = "
+                             "id where id = 1\"}");
+    cJSON *ra = NULL, *rb = NULL;
+    for (int k = 0; k < 2; k++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_ptr_nonnull(r);
+        int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "id"));
+        if (id == ida)
+            ra = r;
+        else if (id == idb)
+            rb = r;
+    }
+    ck_assert_ptr_nonnull(ra);
+    ck_assert_ptr_nonnull(rb);
+    /* One of the two is the victim; the other got its lock. */
+    bool a_died = !txscope_reply_ok(ra);
+    cJSON *victim = a_died ? ra : rb, *winner = a_died ? rb : ra;
+    const char *vctx = a_died ? "a" : "b", *wctx = a_died ? "b" : "a";
+    ck_assert_str_eq(txscope_reply_tx_state(victim), "failed");
+    th_expect_code(victim, "40001", "deadlock");
+    th_expect_ok(winner, "winner");
+    cJSON *r = th_call(c, "{\"op\":\"rollback_to\",\"ctx\":\"%s\",\"name\":\"sp\"}", vctx);
+    ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
+    th_expect_code(r, "42000", "savepoint gone with the transaction");
+    th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"%s\"}", vctx), "victim rollback");
+    th_expect_ok(th_call(c, "{\"op\":\"commit\",\"ctx\":\"%s\"}", wctx), "winner commit");
+    ck_assert_int_eq(th_side_backends(side, &d, TH_IN_TX), 0);
     txscope_close(c);
     th_side_close(side);
     ck_assert_int_eq(th_daemon_stop(&d), 0);
@@ -397,5 +458,6 @@ Suite *suite_mysql(void)
     tcase_add_test(tcs[TH_MYSQL], ddl_in_transaction_allowed_commits_first);
     tcase_add_test(tcs[TH_MYSQL], begin_options_apply);
     tcase_add_test(tcs[TH_MYSQL], types_map_to_json);
+    tcase_add_test(tcs[TH_MYSQL], deadlock_victim_is_failed_and_rolls_back);
     return s;
 }

@@ -589,6 +589,26 @@ static void done_ddl_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t 
     commit_step_done(s, dc, st, NULL);
 }
 
+/* A statement inside the transaction succeeded, but the server is no longer in a
+ * transaction: something in it ended the transaction where the daemon could not see it
+ * (MySQL: SET STATEMENT ... FOR COMMIT, EXECUTE IMMEDIATE, a procedure that commits).
+ * Committed or rolled back, nobody can say: journal unknown, answer 08007, and leave the
+ * session failed until the client rolls back, so that nothing runs in autocommit. */
+static bool tx_ended_unseen(txs_session_t *s, txs_dconn_t *dc)
+{
+    if (driver(s)->tx_status(dc) != TXS_DRV_TX_IDLE)
+        return false;
+    txs_log_warn("client %llu ctx %s: a statement ended the transaction on the server",
+                 (unsigned long long)s->client->id, s->ctx);
+    tx_gone(s, TXS_OUTCOME_UNKNOWN);
+    s->tx = TXS_TX_FAILED;
+    release_backend(s);
+    txs_session_reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
+                            "the statement ended the transaction on the server (transaction "
+                            "control inside it): its outcome is unknown; roll back");
+    return true;
+}
+
 static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
     if (s->run_alone) { /* the statement ran alone: a transaction of its own */
@@ -599,6 +619,8 @@ static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t s
         step_failed(s, dc, st);
         return;
     }
+    if (tx_ended_unseen(s, dc))
+        return;
     reply_results(s, false, false);
 }
 
@@ -619,7 +641,8 @@ static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
     }
     switch (st) {
     case TXS_DRV_OK:
-        reply_results(s, true, false);
+        if (!tx_ended_unseen(s, dc))
+            reply_results(s, true, false);
         return;
     case TXS_DRV_DB_ERROR:
         fail_tx(s);

@@ -466,9 +466,22 @@ static int my_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
     return start_stmts(c, OP_BATCH, stmts, n, cb, arg);
 }
 
+/* Whether the session's default database is still the dsn's: mysql_reset_connection
+ * keeps whatever a USE chose (Connector/C follows it through session tracking). */
+static bool db_is_the_dsns(const txs_dconn_t *c)
+{
+    const char *now = c->my->db, *want = c->dsn.db;
+    if (!now || !*now)
+        return !want || !*want;
+    return want && strcmp(now, want) == 0;
+}
+
 static int my_reset(txs_dconn_t *c, txs_drv_cb cb, void *arg)
 {
-    if (c->state == MY_IDLE && !c->dirty && !(c->my->server_status & SERVER_STATUS_IN_TRANS))
+    if (c->state == MY_IDLE && !db_is_the_dsns(c))
+        return TXS_ESTATE; /* another database: close it rather than switch back */
+    if (c->state == MY_IDLE && !c->dirty && !c->tx_pending &&
+        !(c->my->server_status & SERVER_STATUS_IN_TRANS))
         return 1;
     int rc;
     if (!begin_op(c, OP_RESET, cb, arg, &rc))
@@ -497,6 +510,12 @@ static void on_kill_done(void *arg, bool ok, const char *message)
     }
     if (c->state != MY_QUEUED)
         return;
+    if (!ok) {
+        /* The KILL may still reach the server (its deadline can pass after it was sent)
+         * and would hit what runs next: this connection is not used again. */
+        lost_with(c, "08006", "could not confirm the KILL QUERY of the statement before");
+        return;
+    }
     bool again = c->cancel_again;
     c->cancel_again = false;
     start_op(c);

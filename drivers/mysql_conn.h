@@ -96,10 +96,12 @@ struct txs_dconn {
     my_num_t *nums;
     unsigned long *plens;
     int param_cap;
-    bool sent;      /* the running statement went to the server (else: empty) */
-    bool failed;    /* the statement failed: the error is in err; close stmt, report */
-    bool fail_lost; /* ... and the connection with it */
-    bool dirty;     /* the session holds state a reset must clear */
+    bool sent;       /* the running statement went to the server (else: empty) */
+    bool failed;     /* the statement failed: the error is in err; close stmt, report */
+    bool fail_lost;  /* ... and the connection with it */
+    bool dirty;      /* the session holds state a reset must clear */
+    bool tx_pending; /* a SET TRANSACTION waits for the next transaction: only a rollback
+                        or a reset clears it, and the server does not flag it */
 
     txs_my_result_t own;      /* the set-up statement's, ignored */
     txs_my_result_t *results; /* results[0..n) of the op */

@@ -199,6 +199,12 @@ static int parse_uri(txs_mysql_dsn_t *d, const char *s, char *err, size_t errlen
         d->socket = d->host;
         d->host = NULL;
     }
+    if (port_given && !d->socket && (!d->host || strcmp(d->host, "localhost") == 0))
+        /* MySQL's localhost is the default unix socket, where a port means nothing: the
+         * port would be ignored and another server reached. */
+        return fail(err, errlen,
+                    "the dsn has a port but no host: MySQL's localhost is the unix socket; "
+                    "use 127.0.0.1 for TCP");
     if (d->socket) {
         if (d->socket[0] != '/')
             return fail(err, errlen, "the dsn's socket must be an absolute path");

@@ -157,6 +157,8 @@ static int stmt_end(txs_dconn_t *c)
     }
     if (c->sent && (c->my->server_status & SERVER_SESSION_STATE_CHANGED))
         c->dirty = true;
+    if (c->my->server_status & SERVER_STATUS_IN_TRANS)
+        c->tx_pending = false; /* the transaction it was for has begun */
     if (++c->cur < c->n)
         return start_stmt(c);
     txs_my_conn_finish(c, TXS_DRV_OK);
@@ -264,6 +266,8 @@ static int start_stmt(txs_dconn_t *c)
     txs_mysql_sql_keyword(s->sql, s->sql_len, r->command, sizeof r->command);
     if (txs_mysql_sql_changes_session(s->sql, s->sql_len))
         c->dirty = true;
+    if (txs_mysql_sql_sets_next_tx(s->sql, s->sql_len))
+        c->tx_pending = true; /* set before it runs: a kill may stop what follows */
     if (s->nparams == 0)
         return start_query(c, s->sql, s->sql_len);
     c->stmt = mysql_stmt_init(c->my);
@@ -455,6 +459,7 @@ void txs_my_run_drive(txs_dconn_t *c, int st)
 int txs_my_run_start(txs_dconn_t *c)
 {
     if (c->op == OP_RESET) {
+        c->tx_pending = false; /* either call clears it; if it fails, c is closed */
         if (c->dirty) {
             c->call = CALL_RESET;
             return mysql_reset_connection_start(&c->ret_int, c->my);

@@ -111,7 +111,8 @@ static bool selects_into_var(const char *s, size_t len)
 
 bool txs_mysql_sql_changes_session(const char *sql, size_t len)
 {
-    static const char *const keywords[] = {"CALL", "LOCK", "FLUSH", "HANDLER", "LOAD"};
+    static const char *const keywords[] = {"CALL", "LOCK",    "FLUSH",   "HANDLER",
+                                           "LOAD", "EXECUTE", "PREPARE", "DEALLOCATE"};
     char kw[16];
     txs_mysql_sql_keyword(sql, len, kw, sizeof kw);
     for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
@@ -119,6 +120,13 @@ bool txs_mysql_sql_changes_session(const char *sql, size_t len)
             return true;
     return contains_ci(sql, len, "get_lock") || memmem(sql, len, ":=", 2) ||
            selects_into_var(sql, len);
+}
+
+bool txs_mysql_sql_sets_next_tx(const char *sql, size_t len)
+{
+    static const char set_tx[] = "SET TRANSACTION";
+    size_t at = txs_mysql_sql_start(sql, len);
+    return len - at >= sizeof set_tx - 1 && strncasecmp(sql + at, set_tx, sizeof set_tx - 1) == 0;
 }
 
 int txs_mysql_begin_sql(txs_isolation_t iso, txs_tristate_t read_only, txs_tristate_t deferrable,

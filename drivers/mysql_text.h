@@ -21,9 +21,14 @@ size_t txs_mysql_sql_keyword(const char *sql, size_t len, char *out, size_t outl
 
 /* Whether the statement may leave session state behind that the server does not flag
  * with SERVER_SESSION_STATE_CHANGED: a CALL (a routine may do anything), LOCK TABLES,
- * FLUSH (... WITH READ LOCK), HANDLER, LOAD DATA (may set user variables), and any text
+ * FLUSH (... WITH READ LOCK), HANDLER, LOAD DATA (may set user variables), dynamic SQL
+ * (PREPARE, EXECUTE [IMMEDIATE], DEALLOCATE: its text is not ours to read), and any text
  * that mentions GET_LOCK, assigns a user variable with := or selects INTO @var. */
 bool txs_mysql_sql_changes_session(const char *sql, size_t len);
+
+/* The statement is SET TRANSACTION (the daemon's own, before START TRANSACTION): it
+ * holds characteristics for the next transaction that only a rollback clears. */
+bool txs_mysql_sql_sets_next_tx(const char *sql, size_t len);
 
 /* The driver op begin_sql (driver.h): START TRANSACTION [READ ONLY | READ WRITE],
  * after SET TRANSACTION ISOLATION LEVEL ... when a level is given. */

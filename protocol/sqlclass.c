@@ -159,8 +159,30 @@ static bool any_word_is(const lexer_t *lx, const char *kw)
     return false;
 }
 
+static const char *classify(lexer_t *lx);
+
+/* MariaDB's SET STATEMENT var = value [, ...] FOR statement: the statement after the
+ * first FOR word is what runs. Read loosely (FOR inside a value's string counts too):
+ * it can only refuse too much. */
+static const char *classify_set_statement(lexer_t *lx)
+{
+    const char *w;
+    size_t n;
+    while (lx->pos < lx->len) {
+        if (next_word(lx, &w, &n)) {
+            if (word_is(w, n, "FOR"))
+                return classify(lx);
+        } else {
+            lx->pos++;
+        }
+    }
+    return NULL;
+}
+
 static const char *classify_set(lexer_t *lx)
 {
+    if (lx->mysql && accept(lx, "STATEMENT"))
+        return classify_set_statement(lx);
     const lexer_t rest = *lx;
     /* SET [LOCAL | SESSION | GLOBAL | PERSIST | PERSIST_ONLY] TRANSACTION ... */
     (void)(accept(lx, "LOCAL") || accept(lx, "GLOBAL") || accept(lx, "PERSIST") ||

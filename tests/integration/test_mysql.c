@@ -446,6 +446,45 @@ START_TEST(deadlock_victim_is_failed_and_rolls_back)
 }
 END_TEST
 
+/* Transaction control the daemon cannot read (dynamic SQL, a procedure that commits)
+ * still cannot slip past it: the server is seen out of its transaction, the request
+ * gets 08007, the session is failed (nothing runs in autocommit after it), and the
+ * outcome is unknown. */
+START_TEST(hidden_commit_is_caught)
+{
+    th_daemon_t d;
+    th_daemon_start(&d, NULL);
+    th_side_t *side = th_side();
+    th_side_make_table(side, "t_my_hidden");
+    th_side_exec(side, "drop procedure if exists p_my_commits; create procedure "
+                       "p_my_commits() begin commit; end");
+    txscope_conn_t *c = th_connect(&d);
+    th_expect_code(query(c, "s", "SET STATEMENT max_statement_time=100 FOR COMMIT"), "0A000",
+                   "set statement for commit");
+    const char *hidden[] = {"execute immediate 'commit'", "call p_my_commits()"};
+    for (int k = 0; k < 2; k++) {
+        char ctx[16];
+        snprintf(ctx, sizeof ctx, "h%d", k);
+        th_side_exec(side, "delete from t_my_hidden");
+        th_expect_ok(query(c, ctx, "insert into t_my_hidden values (1)"), "insert");
+        cJSON *r = query(c, ctx, hidden[k]);
+        ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
+        th_expect_code(r, "08007", hidden[k]);
+        th_expect_code(query(c, ctx, "insert into t_my_hidden values (2)"), "25P02", "after");
+        th_expect_ok(th_call(c, "{\"op\":\"rollback\",\"ctx\":\"%s\"}", ctx), "rollback");
+        r = th_call(c, "{\"op\":\"outcome\",\"ctx\":\"%s\"}", ctx);
+        ck_assert_str_eq(cJSON_GetObjectItem(r, "outcome")->valuestring, "unknown");
+        cJSON_Delete(r);
+        /* The hidden COMMIT did commit row 1; row 2 never ran. */
+        ck_assert_int_eq(th_side_long(side, "select group_concat(id) from t_my_hidden"), 1);
+    }
+    ck_assert_int_eq(th_side_backends(side, &d, TH_IN_TX), 0);
+    txscope_close(c);
+    th_side_close(side);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_mysql(void)
 {
     Suite *s = suite_create("mysql");
@@ -459,5 +498,6 @@ Suite *suite_mysql(void)
     tcase_add_test(tcs[TH_MYSQL], begin_options_apply);
     tcase_add_test(tcs[TH_MYSQL], types_map_to_json);
     tcase_add_test(tcs[TH_MYSQL], deadlock_victim_is_failed_and_rolls_back);
+    tcase_add_test(tcs[TH_MYSQL], hidden_commit_is_caught);
     return s;
 }

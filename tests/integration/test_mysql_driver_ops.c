@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drivers/driver.h"
 #include "protocol/buf.h"
@@ -604,11 +605,35 @@ START_TEST(reset_rolls_back_or_clears_the_session)
     ck_assert_int_eq(drvtest_run(&t, "select nosuch"), TXS_DRV_DB_ERROR);
     ck_assert_int_eq(drvtest_reset(&t, &st), 1);
 
+    /* SET TRANSACTION waits, unflagged, for the next transaction: a begin cut short after
+     * it must not hand its isolation level to the next user */
+    drvtest_ok(&t, "set transaction isolation level serializable");
+    ck_assert_int_eq(drvtest_reset(&t, &st), TXS_OK);
+    ck_assert_int_eq(st, TXS_DRV_OK);
+    drvtest_ok(&t, "start transaction");
+    drvtest_ok(&t, txs_mysqltest_own("select count(*) from mdrv_r"));
+    usleep(150 * 1000); /* information_schema.innodb_trx is a cache of 100 ms */
+    drvtest_expect(&t,
+                   "select trx_isolation_level from information_schema.innodb_trx where "
+                   "trx_mysql_thread_id = connection_id()",
+                   "\"REPEATABLE READ\"");
+    ck_assert_int_eq(drvtest_reset(&t, &st), TXS_OK);
+    ck_assert_int_eq(drvtest_reset(&t, &st), 1);
+
     /* while something runs: refused */
     drvtest_start(&t, "select sleep(0.2)", 0, NULL);
     ck_assert_int_eq(drv->reset(t.c, drvtest_on_reset, &t), TXS_ESTATE);
     drvtest_wait(&t);
     drvtest_ok(&t, txs_mysqltest_own("drop procedure mdrv_noop"));
+
+    /* dynamic SQL may hide anything: a reset follows */
+    drvtest_ok(&t, "execute immediate 'set @d = 1'");
+    ck_assert_int_eq(drvtest_reset(&t, &st), TXS_OK);
+    drvtest_expect(&t, "select @d", "null");
+
+    /* another default database (USE): a reset would keep it, so the connection must go */
+    drvtest_ok(&t, "use mysql");
+    ck_assert_int_eq(drv->reset(t.c, drvtest_on_reset, &t), TXS_ESTATE);
     drvtest_close(&t);
     txs_mysqltest_exec(side, txs_mysqltest_own("drop table mdrv_r"));
     mysql_close(side);

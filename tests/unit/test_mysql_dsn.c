@@ -74,8 +74,11 @@ START_TEST(parts_are_optional)
     expect("host", NULL, 3306, "u", "", "db");
     ok("mysql://:pw@/db"); /* no user: the OS user; no host: localhost */
     expect(NULL, NULL, 3306, NULL, "pw", "db");
-    ok("mysql://localhost:3310");
-    expect("localhost", NULL, 3310, NULL, NULL, NULL);
+    /* localhost is MySQL's unix socket, where a port would be ignored: refused. */
+    bad("mysql://localhost:3310", "use 127.0.0.1 for TCP");
+    bad("mysql://u@:3310/db", "use 127.0.0.1 for TCP");
+    ok("mysql://127.0.0.1:3310");
+    expect("127.0.0.1", NULL, 3310, NULL, NULL, NULL);
 }
 END_TEST
 

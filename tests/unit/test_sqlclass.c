@@ -130,6 +130,10 @@ END_TEST
 
 START_TEST(test_mysql_tx_control)
 {
+    /* MariaDB's SET STATEMENT ... FOR runs the statement after FOR. */
+    REFUSED("SET STATEMENT max_statement_time=100 FOR COMMIT", "COMMIT");
+    REFUSED("set statement a=1, b='x' for start transaction", "START TRANSACTION");
+    ALLOWED("SET STATEMENT max_statement_time=100 FOR SELECT 1");
     REFUSED("XA START 'x'", "XA");
     REFUSED("xa commit 'x'", "XA");
     REFUSED("SET autocommit = 0", "SET AUTOCOMMIT");

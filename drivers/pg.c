@@ -1069,18 +1069,6 @@ static int pg_encode_result(txs_dconn_t *c, int index, txs_buf_t *out, size_t ma
     return txs_pg_encode_result(res, &c->types, check_utf8, &c->scratch, out, max_len);
 }
 
-/* "name" with every " doubled: taken literally, whatever the text. */
-static void pg_quote_ident(txs_buf_t *out, const char *name, size_t len)
-{
-    txs_buf_putc(out, '"');
-    for (size_t i = 0; i < len; i++) {
-        txs_buf_putc(out, name[i]);
-        if (name[i] == '"')
-            txs_buf_putc(out, '"');
-    }
-    txs_buf_putc(out, '"');
-}
-
 static void pg_last_error(txs_dconn_t *c, txs_error_info_t *out)
 {
     *out = c->err;
@@ -1198,7 +1186,7 @@ const txs_driver_t txs_driver_pg = {
     .run = pg_run,
     .run_batch = pg_run_batch,
     .encode_result = pg_encode_result,
-    .quote_ident = pg_quote_ident,
+    .quote_ident = txs_pg_quote_ident,
     .begin_sql = txs_pg_begin_sql,
     .reset = pg_reset,
     .last_error = pg_last_error,

@@ -1,4 +1,4 @@
-/* pg_tx.c - PostgreSQL's BEGIN text. Pure code. */
+/* pg_tx.c - PostgreSQL's transaction-control text: BEGIN, quoted identifiers. Pure code. */
 #include "drivers/pg_tx.h"
 
 #include <stdio.h>
@@ -31,4 +31,15 @@ int txs_pg_begin_sql(txs_isolation_t iso, txs_tristate_t read_only, txs_tristate
     size_t n = txs_pg_begin_text(iso, read_only, deferrable, buf, len);
     stmts[0] = (txs_stmt_t){.sql = buf, .sql_len = n};
     return 1;
+}
+
+void txs_pg_quote_ident(txs_buf_t *out, const char *name, size_t len)
+{
+    txs_buf_putc(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        txs_buf_putc(out, name[i]);
+        if (name[i] == '"')
+            txs_buf_putc(out, '"');
+    }
+    txs_buf_putc(out, '"');
 }

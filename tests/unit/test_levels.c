@@ -85,6 +85,11 @@ START_TEST(test_sql_text)
     ck_assert_str_eq(st[0].sql, "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE");
     txs_pg_begin_sql(TXS_ISO_DEFAULT, TXS_FALSE, TXS_FALSE, buf, sizeof buf, st);
     ck_assert_str_eq(st[0].sql, "BEGIN READ WRITE, NOT DEFERRABLE");
+    txs_buf_t q = TXS_BUF_INIT;
+    txs_pg_quote_ident(&q, "a\"b", 3);
+    ck_assert_uint_eq(q.len, 6);
+    ck_assert_int_eq(memcmp(q.data, "\"a\"\"b\"", 6), 0);
+    txs_buf_free(&q);
 
     txs_buf_t out = TXS_BUF_INIT;
     size_t a = txs_tx_sql_savepoint(&out, quote, "SAVEPOINT", "sp1");

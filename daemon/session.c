@@ -23,7 +23,6 @@
 #include "daemon/session_int.h"
 #include "daemon/tx_sql.h"
 #include "protocol/errors.h"
-#include "protocol/sqlclass.h"
 #include "protocol/sqlstate.h"
 
 static void advance(txs_session_t *s);
@@ -843,10 +842,10 @@ static bool start_query(txs_session_t *s)
     }
     s->run_alone = r->autocommit;
     s->ddl_commit = false;
-    if (!r->autocommit && txs_sql_commits_implicitly(r->stmt.sql, r->stmt.sql_len, NULL) &&
-        !(txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL)) {
-        if (txs_session_refuse_implicit_commit(s, &r->stmt, -1))
-            return true;
+    const char *ddl = r->autocommit ? NULL : txs_session_implicit_commit(s, &r->stmt);
+    if (txs_session_refuse_implicit_commit(s, ddl, -1))
+        return true;
+    if (ddl) {
         /* Allowed: as on the server, what is open ends committed and the DDL runs alone. */
         if (s->tx != TXS_TX_IDLE && s->tx_on_backend) {
             s->ddl_commit = true;
@@ -871,7 +870,7 @@ static bool start_batch(txs_session_t *s)
         return true;
     for (int i = 0; i < r->nstmts; i++)
         if (txs_session_refuse_tx_control(s, &r->stmts[i], i) ||
-            txs_session_refuse_implicit_commit(s, &r->stmts[i], i))
+            txs_session_refuse_implicit_commit(s, txs_session_implicit_commit(s, &r->stmts[i]), i))
             return true;
     if (s->tx != TXS_TX_IDLE && txs_session_refuse_other_options(s, r))
         return true;

@@ -23,9 +23,12 @@ bool txs_session_refuse_other_options(txs_session_t *s, const txs_request_t *r);
 bool txs_session_refuse_too_deep(txs_session_t *s);
 /* Transaction control written as SQL (0A000); index >= 0 names a batch's statement. */
 bool txs_session_refuse_tx_control(txs_session_t *s, const txs_stmt_t *st, int index);
-/* DDL that commits implicitly (MySQL) in a transaction, unless the db allows it; always
- * in a batch (0A000). */
-bool txs_session_refuse_implicit_commit(txs_session_t *s, const txs_stmt_t *st, int index);
+/* The statement would make the session's backend commit implicitly (MySQL's DDL): its
+ * first word ("CREATE"), else NULL. */
+const char *txs_session_implicit_commit(const txs_session_t *s, const txs_stmt_t *st);
+/* `what` (from txs_session_implicit_commit; NULL: nothing to refuse) in a transaction,
+ * unless the db allows it; always in a batch, index >= 0 (0A000). */
+bool txs_session_refuse_implicit_commit(txs_session_t *s, const char *what, int index);
 /* deferrable:true on a backend without deferrable transactions (0A000). */
 bool txs_session_refuse_deferrable(txs_session_t *s, const txs_request_t *r);
 /* release / rollback_to of a savepoint this level does not have (3B001). */

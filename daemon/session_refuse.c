@@ -67,27 +67,38 @@ bool txs_session_refuse_too_deep(txs_session_t *s)
     return true;
 }
 
-/* DDL that commits implicitly (MySQL), in a transaction: refused unless the db allows
- * it, and never in a batch, whose statements must stay one unit of work. index >= 0
- * names a batch's statement. */
-bool txs_session_refuse_implicit_commit(txs_session_t *s, const txs_stmt_t *st, int index)
+/* 0A000 for a statement refused before it is sent; index >= 0 names a batch's. */
+static void reply_refused(txs_session_t *s, int index, const char *msg)
+{
+    txs_error_info_t e = {.code = TXS_SQLSTATE_NOT_SUPPORTED,
+                          .message = msg,
+                          .has_index = index >= 0,
+                          .index = index};
+    txs_session_reply_error(s, &e);
+}
+
+const char *txs_session_implicit_commit(const txs_session_t *s, const txs_stmt_t *st)
 {
     const char *what = NULL;
-    if (txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL ||
-        !txs_sql_commits_implicitly(st->sql, st->sql_len, &what))
+    if (txs_pool_driver(s->pool)->features & TXS_DRV_TRANSACTIONAL_DDL)
+        return NULL;
+    txs_sql_commits_implicitly(st->sql, st->sql_len, &what);
+    return what;
+}
+
+/* DDL that commits implicitly (MySQL), in a transaction: refused unless the db allows
+ * it, and never in a batch, whose statements must stay one unit of work. */
+bool txs_session_refuse_implicit_commit(txs_session_t *s, const char *what, int index)
+{
+    if (!what || (index < 0 && txs_pool_conf(s->pool)->ddl_in_transaction == TXS_DDL_ALLOW))
         return false;
-    if (index < 0 && txs_pool_conf(s->pool)->ddl_in_transaction == TXS_DDL_ALLOW)
-        return false;
-    txs_error_info_t e = {
-        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
     char msg[300];
     snprintf(msg, sizeof msg,
              "%s inside a transaction is refused: %s commits the transaction implicitly; run "
              "it as a query with \"autocommit\":true%s",
              what, txs_pool_driver(s->pool)->name,
              index >= 0 ? "" : " (or set ddl_in_transaction = allow)");
-    e.message = msg;
-    txs_session_reply_error(s, &e);
+    reply_refused(s, index, msg);
     return true;
 }
 
@@ -107,15 +118,12 @@ bool txs_session_refuse_tx_control(txs_session_t *s, const txs_stmt_t *st, int i
     const char *what = NULL;
     if (!txs_sql_is_tx_control(st->sql, st->sql_len, &what))
         return false;
-    txs_error_info_t e = {
-        .code = TXS_SQLSTATE_NOT_SUPPORTED, .has_index = index >= 0, .index = index};
     char msg[200];
     snprintf(msg, sizeof msg,
              "transaction control in SQL (%s) is refused: use the ops begin, commit, rollback, "
              "savepoint",
              what ? what : "?");
-    e.message = msg;
-    txs_session_reply_error(s, &e);
+    reply_refused(s, index, msg);
     return true;
 }
 

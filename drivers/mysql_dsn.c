@@ -24,17 +24,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* s[0..len) percent-decoded into a new string; NULL when a %XX is malformed or decodes
  * to a NUL byte (which no C string could carry). */
 static char *decode(const char *s, size_t len)
@@ -45,8 +34,8 @@ static char *decode(const char *s, size_t len)
             *p++ = s[i];
             continue;
         }
-        int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+        int hi = i + 1 < len ? txs_hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < len ? txs_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             return NULL;

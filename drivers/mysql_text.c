@@ -151,13 +151,7 @@ int txs_mysql_begin_sql(txs_isolation_t iso, txs_tristate_t read_only, txs_trist
 
 void txs_mysql_quote_ident(txs_buf_t *out, const char *name, size_t len)
 {
-    txs_buf_putc(out, '`');
-    for (size_t i = 0; i < len; i++) {
-        txs_buf_putc(out, name[i]);
-        if (name[i] == '`')
-            txs_buf_putc(out, '`');
-    }
-    txs_buf_putc(out, '`');
+    txs_buf_put_quoted(out, name, len, '`');
 }
 
 txs_mysql_num_t txs_mysql_number_kind(const char *s, size_t len, int64_t *i, uint64_t *u)

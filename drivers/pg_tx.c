@@ -35,11 +35,5 @@ int txs_pg_begin_sql(txs_isolation_t iso, txs_tristate_t read_only, txs_tristate
 
 void txs_pg_quote_ident(txs_buf_t *out, const char *name, size_t len)
 {
-    txs_buf_putc(out, '"');
-    for (size_t i = 0; i < len; i++) {
-        txs_buf_putc(out, name[i]);
-        if (name[i] == '"')
-            txs_buf_putc(out, '"');
-    }
-    txs_buf_putc(out, '"');
+    txs_buf_put_quoted(out, name, len, '"');
 }

@@ -359,17 +359,6 @@ static void put_text(txs_buf_t *out, const char *s, size_t len, bool check_utf8,
     }
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* bytea's text form: "\x" and hex (bytea_output = hex, which the driver pins), or the
  * escape format if a session set it (then libpq decodes, allocating). */
 static void put_bytea(txs_buf_t *out, const char *s, size_t len, txs_buf_t *scratch)
@@ -379,7 +368,7 @@ static void put_bytea(txs_buf_t *out, const char *s, size_t len, txs_buf_t *scra
         unsigned char *p = (unsigned char *)txs_buf_reserve(scratch, n + 1);
         size_t i;
         for (i = 0; i < n; i++) {
-            int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
+            int hi = txs_hex_digit(s[2 + 2 * i]), lo = txs_hex_digit(s[3 + 2 * i]);
             if (hi < 0 || lo < 0)
                 break;
             p[i] = (unsigned char)(hi << 4 | lo);

@@ -139,3 +139,25 @@ void txs_buf_shrink(txs_buf_t *b, size_t keep)
         b->cap = 0;
     }
 }
+
+int txs_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void txs_buf_put_quoted(txs_buf_t *b, const char *s, size_t len, char q)
+{
+    txs_buf_putc(b, q);
+    for (size_t i = 0; i < len; i++) {
+        txs_buf_putc(b, s[i]);
+        if (s[i] == q)
+            txs_buf_putc(b, q);
+    }
+    txs_buf_putc(b, q);
+}

@@ -40,4 +40,11 @@ void *txs_xrealloc(void *p, size_t n);
 char *txs_xstrdup(const char *s);
 char *txs_xstrndup(const char *s, size_t n);
 
+/* Text helpers. */
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int txs_hex_digit(char c);
+/* Append s[0..len) between two q, every q inside doubled: an SQL identifier quoted so
+ * that any text is taken literally (PostgreSQL's "na""me", MySQL's `na``me`). */
+void txs_buf_put_quoted(txs_buf_t *b, const char *s, size_t len, char q);
+
 #endif

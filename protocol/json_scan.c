@@ -28,17 +28,6 @@ static size_t skip_ws(const char *s, size_t len, size_t p)
     return p;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The four hex digits at s[p..p+4) as a number, or -1. */
 static long hex4(const char *s, size_t len, size_t p)
 {
@@ -46,7 +35,7 @@ static long hex4(const char *s, size_t len, size_t p)
         return -1;
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(s[p + (size_t)i]);
+        int h = txs_hex_digit(s[p + (size_t)i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

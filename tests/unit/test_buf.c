@@ -151,6 +151,23 @@ START_TEST(test_xalloc)
 }
 END_TEST
 
+START_TEST(test_text_helpers)
+{
+    ck_assert_int_eq(txs_hex_digit('0'), 0);
+    ck_assert_int_eq(txs_hex_digit('9'), 9);
+    ck_assert_int_eq(txs_hex_digit('a'), 10);
+    ck_assert_int_eq(txs_hex_digit('F'), 15);
+    ck_assert_int_eq(txs_hex_digit('g'), -1);
+    ck_assert_int_eq(txs_hex_digit('/'), -1);
+    txs_buf_t b = TXS_BUF_INIT;
+    txs_buf_put_quoted(&b, "a`b``", 5, '`');
+    txs_buf_put_quoted(&b, "", 0, '"');
+    ck_assert_uint_eq(b.len, 12);
+    ck_assert_int_eq(memcmp(b.data, "`a``b`````\"\"", 12), 0);
+    txs_buf_free(&b);
+}
+END_TEST
+
 Suite *suite_buf(void)
 {
     Suite *s = suite_create("buf");
@@ -161,6 +178,7 @@ Suite *suite_buf(void)
     tcase_add_test(tc, test_consume_and_truncate);
     tcase_add_test(tc, test_shrink);
     tcase_add_test(tc, test_xalloc);
+    tcase_add_test(tc, test_text_helpers);
     suite_add_tcase(s, tc);
     return s;
 }

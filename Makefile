@@ -45,6 +45,7 @@ DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIBTXSCOPE_SRC := $(wildcard clients/c/libtxscope/*.c)
 CLI_SRC := $(wildcard clients/c/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_LIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_LIB_SRC := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
 
@@ -103,7 +104,7 @@ $(O)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags check libpq) -MMD -MP -c $< -o $@
 
-$(O)/bin/unit_tests: $(call obj,$(UNIT_SRC)) $(O)/obj/tests/unit/runner.o $(UNIT_DEPS_OBJ)
+$(O)/bin/unit_tests: $(call obj,$(UNIT_SRC) $(UNIT_LIB_SRC)) $(O)/obj/tests/unit/runner.o $(UNIT_DEPS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) $(PKGS)) -lm
 

@@ -1,8 +1,7 @@
-/* config.c - the key table, the ini file (through inih), the TXSCOPE_* overrides and the
- * client tokens. */
+/* config.c - loading: the ini file (through inih), the TXSCOPE_* overrides, the [txscope]
+ * defaults of the [db.NAME] keys, and the client tokens. The keys are in keys.c. */
 #include "conf/config.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -11,9 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/un.h>
 
+#include "conf/keys.h"
 #include "daemon/journal.h"
 #include "protocol/buf.h"
 #include "protocol/errors.h"
@@ -28,133 +26,12 @@
 #define ENV_TOKEN_PREFIX "TXSCOPE_TOKEN_"
 #define ENV_CONFIG "TXSCOPE_CONFIG" /* main()'s: the file to read; not a key */
 
-typedef enum key_type {
-    T_STRING,   /* char *, length within [min, max] (max 0: any); "" is NULL when min is 0 */
-    T_INT,      /* int within [min, max] */
-    T_DURATION, /* uint64_t milliseconds within [min, max] */
-    T_SIZE,     /* size_t bytes within [min, max] */
-    T_ENUM,     /* int: the index of the value in `choices` */
-    T_CHOICE,   /* char *: a copy of the matching `choices` entry */
-    T_LISTEN,   /* HOST:PORT: host into the char * at offset, port into listen_port */
-} key_type_t;
-
-typedef enum section {
-    S_TXSCOPE, /* [txscope]: fields of txs_conf_t */
-    S_DB,      /* [db.NAME]: fields of txs_db_conf_t */
-    S_TOKENS,  /* [tokens]: NAME = secret, free-form names, so not in the key table */
-} section_t;
-
-typedef struct conf_key {
-    txs_conf_key_info_t info; /* first, so txs_conf_key_info() hands out &row->info */
-    section_t section;
-    key_type_t type;
-    size_t offset;
-    int64_t min, max;
-    const char *const *choices; /* T_ENUM, T_CHOICE: NULL-terminated */
-    const char *zero_means;     /* T_DURATION: what 0 means, when it is allowed */
-    bool required;
-} conf_key_t;
-
-/* Indexed by txs_log_level_t. */
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
-/* The drivers a [db.NAME] may name; extend with the driver. */
-static const char *const drivers[] = {"postgresql", "mysql", NULL};
-static const char *const ddl_policies[] = {"refuse", "allow", NULL};
-_Static_assert(sizeof(txs_ddl_policy_t) == sizeof(int), "T_ENUM stores an int");
-
-_Static_assert(sizeof(txs_log_level_t) == sizeof(int), "T_ENUM stores an int");
-
-#define SUN_PATH_MAX ((int64_t)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-#define SECOND 1000LL
-#define MINUTE (60 * SECOND)
-#define HOUR (60 * MINUTE)
-#define DAY (24 * HOUR)
-#define KIB 1024LL
-#define MIB (1024 * KIB)
-#define GIB (1024 * MIB)
-
-/* The columns every row has: the key, its field, its default (as written in the file;
- * NULL = none), whether a reload may change it, and its one-line doc. */
-#define TXS(name, field, def, reload, doc)                                                         \
-    .info = {"txscope", name, def, reload, doc}, .section = S_TXSCOPE,                             \
-    .offset = offsetof(txs_conf_t, field)
-#define DB(name, field, def, reload, doc)                                                          \
-    .info = {"db.NAME", name, def, reload, doc}, .section = S_DB,                                  \
-    .offset = offsetof(txs_db_conf_t, field)
-#define RELOAD true
-#define RESTART false
-
-/* One row per key. docs/configuration.md and conf/txscope.ini follow this table (a unit
- * test checks that every key and default appears in both). */
-/* clang-format off */
-static const conf_key_t keys[] = {
-    {TXS("listen", listen_host, "127.0.0.1:7432", RESTART,
-         "TCP address for clients, HOST:PORT; IPv6 as [::1]:7432"),
-     .type = T_LISTEN},
-    {TXS("unix_socket", unix_socket, NULL, RESTART,
-         "also listen on this Unix socket path; empty = none"),
-     .type = T_STRING, .max = SUN_PATH_MAX},
-    {TXS("auth_token", auth_token, NULL, RELOAD,
-         "clients must send it in hello before anything else; empty = no authentication"),
-     .type = T_STRING},
-    {TXS("max_clients", max_clients, "1000", RELOAD, "connected clients at most"),
-     .type = T_INT, .min = 1, .max = 1000000},
-    {TXS("max_sessions_per_client", max_sessions_per_client, "1000", RELOAD,
-         "open sessions (contexts) per client connection at most"),
-     .type = T_INT, .min = 1, .max = 1000000},
-    {TXS("max_pipeline", max_pipeline, "128", RELOAD,
-         "requests a client may send ahead of the replies"),
-     .type = T_INT, .min = 1, .max = 100000},
-    {TXS("max_request_bytes", max_request_bytes, "1MB", RELOAD, "longest request line"),
-     .type = T_SIZE, .min = KIB, .max = GIB},
-    {TXS("max_result_bytes", max_result_bytes, "64MB", RELOAD,
-         "largest result of one statement before it fails"),
-     .type = T_SIZE, .min = KIB, .max = 4 * GIB},
-    {TXS("log_level", log_level, "info", RELOAD, "least severe messages logged"),
-     .type = T_ENUM, .choices = log_levels},
-    {TXS("outcome_journal_size", outcome_journal_size, "10000", RELOAD,
-         "ended transactions remembered per principal for the outcome op; 0 = off"),
-     .type = T_INT, .min = 0, .max = 10000000},
-    {TXS("outcome_journal_ttl", outcome_journal_ttl_ms, "10m", RELOAD,
-         "how long the outcome of an ended transaction is remembered"),
-     .type = T_DURATION, .min = SECOND, .max = 7 * DAY},
-
-    {DB("driver", driver, "postgresql", RESTART, "the kind of database"),
-     .type = T_CHOICE, .choices = drivers},
-    {DB("dsn", dsn, NULL, RELOAD,
-        "where to connect: a postgresql:// URI or libpq key=value words, or a mysql:// URI; "
-        "required"),
-     .type = T_STRING, .min = 1, .required = true},
-    {DB("pool_size", pool_size, "10", RELOAD, "backend connections at most"),
-     .type = T_INT, .min = 1, .max = 10000},
-    {DB("pool_timeout", pool_timeout_ms, "30s", RELOAD,
-        "how long a session waits for a free connection before it fails"),
-     .type = T_DURATION, .min = 0, .max = HOUR},
-    {DB("pool_recycle", pool_recycle_ms, "1h", RELOAD,
-        "close a connection this long after it was opened, once idle; 0 = never"),
-     .type = T_DURATION, .min = 0, .max = 30 * DAY, .zero_means = "never"},
-    {DB("connect_timeout", connect_timeout_ms, "10s", RELOAD,
-        "how long opening a connection may take"),
-     .type = T_DURATION, .min = 100, .max = 10 * MINUTE},
-    {DB("ddl_in_transaction", ddl_in_transaction, "refuse", RELOAD,
-        "MySQL: DDL inside a transaction commits it; refuse it (0A000) or allow it "
-        "(the transaction is committed first, then the DDL runs alone)"),
-     .type = T_ENUM, .choices = ddl_policies},
-};
-/* clang-format on */
-
-#define NKEYS (sizeof keys / sizeof *keys)
-
-const txs_conf_key_info_t *txs_conf_key_info(size_t i)
-{
-    return i < NKEYS ? &keys[i].info : NULL;
-}
-
 /* What the loader knows about a db beyond txs_db_conf_t: where it came from. */
 typedef struct db_meta {
-    int line;            /* its [db.NAME] header, 0 when the environment created it */
-    char *var;           /* else the variable that created it */
-    int key_line[NKEYS]; /* where each key was set in the file, 0 = not set */
+    int line;                     /* its [db.NAME] header, 0 when the environment created it */
+    char *var;                    /* else the variable that created it */
+    int key_line[TXS_CONF_NKEYS]; /* where each key was set in the file, 0 = not set */
+    bool key_env[TXS_CONF_NKEYS]; /* set by TXSCOPE_DB_<NAME>_<KEY> */
 } db_meta_t;
 
 /* Where a token came from, for errors: a line of the file or a variable. */
@@ -177,12 +54,16 @@ typedef struct loader {
     const char *end;
     int lineno;      /* of the line inih has now */
     bool in_section; /* false before the first header */
-    section_t section;
+    txs_conf_section_t section;
     int db;           /* the current [db.NAME], an index into conf->dbs */
     int txscope_line; /* the [txscope] header, 0 = none yet */
     int tokens_line;  /* the [tokens] header, 0 = none yet */
-    int key_line[NKEYS];
-    bool key_env[NKEYS]; /* [txscope] keys last set by their variable */
+    /* [txscope] lines (key_line) and TXSCOPE_<KEY> variables (key_env) by key: the
+     * [txscope] keys, and the [db.NAME] keys written there as the default for every db,
+     * whose values wait in dflt until every db is known. */
+    int key_line[TXS_CONF_NKEYS];
+    bool key_env[TXS_CONF_NKEYS];
+    txs_db_conf_t dflt;
     char *err;
     size_t errlen;
     bool failed;
@@ -206,212 +87,12 @@ static void fail(loader_t *ld, const char *fmt, ...)
     }
 }
 
-static void set_string(char **field, const char *value)
-{
-    free(*field);
-    *field = value ? txs_xstrdup(value) : NULL;
-}
-
-/* Strict: digits with an optional '-', nothing else (strtoll alone takes " +5"). */
-static bool parse_int(const char *s, int64_t *out)
-{
-    const char *d = *s == '-' ? s + 1 : s;
-    if (!isdigit((unsigned char)*d))
-        return false;
-    char *end;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = n;
-    return true;
-}
-
-/* IPV4:PORT or [IPV6]:PORT; the host is stored without brackets. */
-static bool parse_listen(const char *v, char **host_out, int *port_out)
-{
-    const char *host, *host_end, *port;
-    if (*v == '[') {
-        host = v + 1;
-        host_end = strchr(host, ']');
-        if (!host_end || host_end[1] != ':')
-            return false;
-        port = host_end + 2;
-        char addr[INET6_ADDRSTRLEN];
-        struct in6_addr a;
-        size_t n = (size_t)(host_end - host);
-        if (n == 0 || n >= sizeof addr)
-            return false;
-        memcpy(addr, host, n);
-        addr[n] = '\0';
-        if (inet_pton(AF_INET6, addr, &a) != 1)
-            return false;
-    } else {
-        /* IPv4; a bare IPv6 address must be bracketed. No host names: the listener
-         * binds addresses, and a name would fail there instead of here. */
-        host = v;
-        host_end = strchr(v, ':');
-        if (!host_end)
-            return false;
-        port = host_end + 1;
-        char addr[INET_ADDRSTRLEN];
-        struct in_addr a;
-        size_t n = (size_t)(host_end - host);
-        if (n == 0 || n >= sizeof addr)
-            return false;
-        memcpy(addr, host, n);
-        addr[n] = '\0';
-        if (inet_pton(AF_INET, addr, &a) != 1)
-            return false;
-    }
-    int64_t n;
-    if (!isdigit((unsigned char)*port) || !parse_int(port, &n) || n < 1 || n > 65535)
-        return false;
-    free(*host_out);
-    *host_out = txs_xstrndup(host, (size_t)(host_end - host));
-    *port_out = (int)n;
-    return true;
-}
-
-static bool set_value(const conf_key_t *k, void *base, const char *v)
-{
-    char *field = (char *)base + k->offset;
-    switch (k->type) {
-    case T_STRING: {
-        size_t n = strlen(v);
-        if (n < (uint64_t)k->min || (k->max > 0 && n > (uint64_t)k->max))
-            return false;
-        set_string((char **)field, n > 0 ? v : NULL);
-        return true;
-    }
-    case T_INT: {
-        int64_t n;
-        if (!parse_int(v, &n) || n < k->min || n > k->max)
-            return false;
-        *(int *)field = (int)n;
-        return true;
-    }
-    case T_DURATION: {
-        uint64_t ms;
-        if (txs_conf_parse_duration_ms(v, &ms) != 0 || ms < (uint64_t)k->min ||
-            ms > (uint64_t)k->max)
-            return false;
-        *(uint64_t *)field = ms;
-        return true;
-    }
-    case T_SIZE: {
-        size_t n;
-        if (txs_conf_parse_size(v, &n) != 0 || n < (uint64_t)k->min || n > (uint64_t)k->max)
-            return false;
-        *(size_t *)field = n;
-        return true;
-    }
-    case T_ENUM:
-    case T_CHOICE:
-        for (int i = 0; k->choices[i]; i++) {
-            if (strcasecmp(v, k->choices[i]) != 0)
-                continue;
-            if (k->type == T_ENUM)
-                *(int *)field = i;
-            else
-                set_string((char **)field, k->choices[i]);
-            return true;
-        }
-        return false;
-    case T_LISTEN:
-        return parse_listen(v, (char **)field, &((txs_conf_t *)base)->listen_port);
-    }
-    return false;
-}
-
-/* "expected ..." for a key's error messages: the allowed values. */
-static void describe(const conf_key_t *k, char *buf, size_t len)
-{
-    char lo[32], hi[32];
-    switch (k->type) {
-    case T_STRING:
-        if (k->max > 0)
-            snprintf(buf, len, "expected at most %lld bytes", (long long)k->max);
-        else
-            snprintf(buf, len, "expected a non-empty value");
-        return;
-    case T_INT:
-        snprintf(buf, len, "expected an integer from %lld to %lld", (long long)k->min,
-                 (long long)k->max);
-        return;
-    case T_DURATION:
-        txs_conf_format_duration((uint64_t)k->min, lo, sizeof lo);
-        txs_conf_format_duration((uint64_t)k->max, hi, sizeof hi);
-        snprintf(buf, len,
-                 "expected a duration from %s%s%s%s to %s, like 500ms, 30s, 5m, 1h, 2d "
-                 "(a bare number is seconds)",
-                 lo, k->zero_means ? " (" : "", k->zero_means ? k->zero_means : "",
-                 k->zero_means ? ")" : "", hi);
-        return;
-    case T_SIZE:
-        txs_conf_format_size((uint64_t)k->min, lo, sizeof lo);
-        txs_conf_format_size((uint64_t)k->max, hi, sizeof hi);
-        snprintf(buf, len,
-                 "expected a size from %s to %s, like 512kB, 64MB, 1GB (units B, kB, MB, "
-                 "GB are 1024-based; a bare number is bytes)",
-                 lo, hi);
-        return;
-    case T_ENUM:
-    case T_CHOICE: {
-        size_t used = (size_t)snprintf(buf, len, "expected one of:");
-        for (int i = 0; k->choices[i] && used < len; i++)
-            used += (size_t)snprintf(buf + used, len - used, "%s %s", i ? "," : "", k->choices[i]);
-        return;
-    }
-    case T_LISTEN:
-        snprintf(buf, len,
-                 "expected HOST:PORT with HOST an IP address (IPv6 as [::1]:7432) and PORT "
-                 "from 1 to 65535");
-        return;
-    }
-}
-
-static const conf_key_t *find_key(section_t s, const char *name)
-{
-    for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].section == s && strcmp(keys[i].info.name, name) == 0)
-            return &keys[i];
-    return NULL;
-}
-
-/* "listen, unix_socket, ..." (upper-cased for the environment's messages). */
-static void key_list(section_t s, bool upper, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < NKEYS && used < len; i++) {
-        if (keys[i].section != s)
-            continue;
-        int n = snprintf(buf + used, len - used, "%s", used ? ", " : "");
-        used += (size_t)n;
-        for (const char *p = keys[i].info.name; *p && used + 1 < len; p++)
-            buf[used++] = upper ? (char)toupper((unsigned char)*p) : *p;
-        buf[used < len ? used : len - 1] = '\0';
-    }
-}
-
 static void upper_copy(const char *s, char *buf, size_t len)
 {
     size_t i = 0;
     for (; s[i] && i + 1 < len; i++)
         buf[i] = (char)toupper((unsigned char)s[i]);
     buf[i] = '\0';
-}
-
-static void apply_defaults(section_t s, void *base)
-{
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (keys[i].section != s || !keys[i].info.default_value)
-            continue;
-        bool ok = set_value(&keys[i], base, keys[i].info.default_value);
-        assert(ok && "a default in the key table does not parse");
-        (void)ok;
-    }
 }
 
 /* A [db.NAME] or [tokens] name; upper: as written in a variable. */
@@ -448,7 +129,7 @@ static int add_db(loader_t *ld, const char *name, int line, const char *var)
     txs_db_conf_t *db = &c->dbs[c->ndbs];
     memset(db, 0, sizeof *db);
     snprintf(db->name, sizeof db->name, "%s", name);
-    apply_defaults(S_DB, db);
+    txs_conf_keys_apply_defaults(TXS_CS_DB, db);
     db_meta_t *m = &ld->meta[c->ndbs];
     memset(m, 0, sizeof *m);
     m->line = line;
@@ -481,7 +162,7 @@ static void on_section(loader_t *ld, const char *line)
         }
         ld->txscope_line = ld->lineno;
         ld->in_section = true;
-        ld->section = S_TXSCOPE;
+        ld->section = TXS_CS_TXSCOPE;
         return;
     }
     if (n == strlen("tokens") && memcmp(name, "tokens", n) == 0) {
@@ -492,7 +173,7 @@ static void on_section(loader_t *ld, const char *line)
         }
         ld->tokens_line = ld->lineno;
         ld->in_section = true;
-        ld->section = S_TOKENS;
+        ld->section = TXS_CS_TOKENS;
         return;
     }
     if (n >= 3 && memcmp(name, "db.", 3) == 0) {
@@ -514,7 +195,7 @@ static void on_section(loader_t *ld, const char *line)
         }
         ld->db = add_db(ld, dbname, ld->lineno, NULL);
         ld->in_section = true;
-        ld->section = S_DB;
+        ld->section = TXS_CS_DB;
         return;
     }
     fail(ld, "%s:%d: unknown section [%.*s]; expected [txscope], [db.NAME] or [tokens]", ld->path,
@@ -589,7 +270,8 @@ static void set_token(loader_t *ld, const char *name, const char *secret, int li
         snprintf(c->tokens[i].name, sizeof c->tokens[i].name, "%s", name);
     }
     assert(ld->tmeta); /* grown with tokens above */
-    set_string(&c->tokens[i].secret, secret);
+    free(c->tokens[i].secret);
+    c->tokens[i].secret = txs_xstrdup(secret);
     free(ld->tmeta[i].var);
     ld->tmeta[i].line = line;
     ld->tmeta[i].var = var ? txs_xstrdup(var) : NULL;
@@ -620,6 +302,40 @@ static void on_token(loader_t *ld, const char *name, const char *value)
     free(unquoted);
 }
 
+/* A [db.NAME] key that may not be a default for every db (dsn) written as one; `where`
+ * says where and which: "t.ini:3: [txscope] dsn" or "TXSCOPE_DSN". */
+static void no_txscope_default(loader_t *ld, const char *where, const txs_conf_key_t *k)
+{
+    char ukey[64];
+    upper_copy(k->info.name, ukey, sizeof ukey);
+    fail(ld,
+         "%s: cannot be the default for every db: each db needs its own %s; set it under "
+         "[db.NAME], or as TXSCOPE_DB_<NAME>_%s",
+         where, k->info.name, ukey);
+}
+
+/* An unknown key in [txscope] or [label]: what the section takes, and where a key of the
+ * other section would go. */
+static void unknown_key(loader_t *ld, const char *label, const char *name)
+{
+    char list[512], dbs[512];
+    if (ld->section == TXS_CS_TXSCOPE) {
+        txs_conf_key_list(TXS_CS_TXSCOPE, false, false, list, sizeof list);
+        txs_conf_key_list(TXS_CS_DB, true, false, dbs, sizeof dbs);
+        fail(ld,
+             "%s:%d: [txscope] %s: unknown key; expected one of: %s; or, as the default for "
+             "every db, one of: %s",
+             ld->path, ld->lineno, name, list, dbs);
+    } else if (txs_conf_key_find(TXS_CS_TXSCOPE, name)) {
+        fail(ld, "%s:%d: [%s] %s: a key of the whole daemon, not of one db; move it to [txscope]",
+             ld->path, ld->lineno, label, name);
+    } else {
+        txs_conf_key_list(TXS_CS_DB, false, false, list, sizeof list);
+        fail(ld, "%s:%d: [%s] %s: unknown key; expected one of: %s", ld->path, ld->lineno, label,
+             name, list);
+    }
+}
+
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
     loader_t *ld = user;
@@ -632,14 +348,14 @@ static int on_pair(void *user, const char *section, const char *name, const char
              ld->path, ld->lineno, name);
         return 0;
     }
-    if (ld->section == S_TOKENS) {
+    if (ld->section == TXS_CS_TOKENS) {
         on_token(ld, name, value);
         return !ld->failed;
     }
     char label[TXS_CONF_NAME_MAX + 8];
     void *base;
     int *lines;
-    if (ld->section == S_TXSCOPE) {
+    if (ld->section == TXS_CS_TXSCOPE) {
         snprintf(label, sizeof label, "txscope");
         base = ld->conf;
         lines = ld->key_line;
@@ -648,15 +364,21 @@ static int on_pair(void *user, const char *section, const char *name, const char
         base = &ld->conf->dbs[ld->db];
         lines = ld->meta[ld->db].key_line;
     }
-    const conf_key_t *k = find_key(ld->section, name);
+    const txs_conf_key_t *k = txs_conf_key_find(ld->section, name);
+    if (!k && ld->section == TXS_CS_TXSCOPE && (k = txs_conf_key_find(TXS_CS_DB, name))) {
+        if (!txs_conf_key_has_txscope_default(k)) {
+            char where[300];
+            snprintf(where, sizeof where, "%s:%d: [txscope] %s", ld->path, ld->lineno, name);
+            no_txscope_default(ld, where, k);
+            return 0;
+        }
+        base = &ld->dflt; /* a db key: the default for every db, applied once all are known */
+    }
     if (!k) {
-        char list[512];
-        key_list(ld->section, false, list, sizeof list);
-        fail(ld, "%s:%d: [%s] %s: unknown key; expected one of: %s", ld->path, ld->lineno, label,
-             name, list);
+        unknown_key(ld, label, name);
         return 0;
     }
-    size_t idx = (size_t)(k - keys);
+    size_t idx = (size_t)(k - txs_conf_keys);
     if (lines[idx]) {
         fail(ld, "%s:%d: [%s] %s: set twice (first on line %d)", ld->path, ld->lineno, label, name,
              lines[idx]);
@@ -664,9 +386,9 @@ static int on_pair(void *user, const char *section, const char *name, const char
     }
     lines[idx] = ld->lineno;
     char *unquoted = unquote(&value);
-    if (!set_value(k, base, value)) {
+    if (!txs_conf_key_set(k, base, value)) {
         char expected[256];
-        describe(k, expected, sizeof expected);
+        txs_conf_key_describe(k, expected, sizeof expected);
         fail(ld, "%s:%d: [%s] %s = \"%s\": %s", ld->path, ld->lineno, label, name, value, expected);
     }
     free(unquoted);
@@ -746,12 +468,12 @@ static bool upper_eq(const char *s, size_t n, const char *key)
     return true;
 }
 
-static void set_from_env(loader_t *ld, const conf_key_t *k, void *base, const char *var,
+static void set_from_env(loader_t *ld, const txs_conf_key_t *k, void *base, const char *var,
                          const char *value)
 {
-    if (!set_value(k, base, value)) {
+    if (!txs_conf_key_set(k, base, value)) {
         char expected[256];
-        describe(k, expected, sizeof expected);
+        txs_conf_key_describe(k, expected, sizeof expected);
         fail(ld, "%s = \"%s\": %s", var, value, expected);
     }
 }
@@ -762,14 +484,15 @@ static bool apply_db_var(loader_t *ld, const char *var, const char *value)
 {
     const char *tail = var + strlen(ENV_DB_PREFIX);
     size_t tlen = strlen(tail);
-    const conf_key_t *best = NULL;
+    const txs_conf_key_t *best = NULL;
     size_t best_len = 0;
-    for (size_t i = 0; i < NKEYS; i++) {
-        size_t klen = strlen(keys[i].info.name);
-        if (keys[i].section != S_DB || tlen < klen + 2 || klen <= best_len)
+    for (size_t i = 0; i < TXS_CONF_NKEYS; i++) {
+        size_t klen = strlen(txs_conf_keys[i].info.name);
+        if (txs_conf_keys[i].section != TXS_CS_DB || tlen < klen + 2 || klen <= best_len)
             continue;
-        if (tail[tlen - klen - 1] == '_' && upper_eq(tail + tlen - klen, klen, keys[i].info.name)) {
-            best = &keys[i];
+        if (tail[tlen - klen - 1] == '_' &&
+            upper_eq(tail + tlen - klen, klen, txs_conf_keys[i].info.name)) {
+            best = &txs_conf_keys[i];
             best_len = klen;
         }
     }
@@ -791,6 +514,7 @@ static bool apply_db_var(loader_t *ld, const char *var, const char *value)
     if (i < 0)
         i = add_db(ld, name, 0, var);
     set_from_env(ld, best, &ld->conf->dbs[i], var, value);
+    ld->meta[i].key_env[best - txs_conf_keys] = true;
     return true;
 }
 
@@ -831,21 +555,29 @@ static void apply_var(loader_t *ld, const char *var, const char *value)
         if (apply_db_var(ld, var, value))
             return;
     } else {
+        /* TXSCOPE_<KEY>: a [txscope] key, or a [db.NAME] key as the default for every db. */
         const char *rest = var + strlen(ENV_PREFIX);
-        for (size_t i = 0; i < NKEYS; i++) {
-            if (keys[i].section == S_TXSCOPE && upper_eq(rest, strlen(rest), keys[i].info.name)) {
-                set_from_env(ld, &keys[i], ld->conf, var, value);
-                ld->key_env[i] = true;
+        for (size_t i = 0; i < TXS_CONF_NKEYS; i++) {
+            const txs_conf_key_t *k = &txs_conf_keys[i];
+            if (!upper_eq(rest, strlen(rest), k->info.name))
+                continue;
+            if (k->section == TXS_CS_DB && !txs_conf_key_has_txscope_default(k)) {
+                no_txscope_default(ld, var, k);
                 return;
             }
+            set_from_env(ld, k, k->section == TXS_CS_DB ? (void *)&ld->dflt : (void *)ld->conf, var,
+                         value);
+            ld->key_env[i] = true;
+            return;
         }
     }
-    char top[512], db[256];
-    key_list(S_TXSCOPE, true, top, sizeof top);
-    key_list(S_DB, true, db, sizeof db);
+    char top[512], db[512];
+    txs_conf_key_list(TXS_CS_TXSCOPE, false, true, top, sizeof top);
+    txs_conf_key_list(TXS_CS_DB, false, true, db, sizeof db);
     fail(ld,
-         "%s: unknown variable; expected TXSCOPE_<KEY> with KEY one of %s; or "
-         "TXSCOPE_DB_<NAME>_<KEY> with KEY one of %s; or TXSCOPE_TOKEN_<NAME>; or " ENV_CONFIG,
+         "%s: unknown variable; expected TXSCOPE_<KEY> with KEY one of %s, or a db KEY below "
+         "but DSN (the default for every db); or TXSCOPE_DB_<NAME>_<KEY> with KEY one of %s; "
+         "or TXSCOPE_TOKEN_<NAME>; or " ENV_CONFIG,
          var, top, db);
 }
 
@@ -859,6 +591,80 @@ static void apply_env(loader_t *ld, char *const *envp)
         char *var = txs_xstrndup(e, (size_t)(eq - e));
         apply_var(ld, var, eq + 1);
         free(var);
+    }
+}
+
+/* After the file and the environment: a [db.NAME] key written under [txscope] (or as
+ * TXSCOPE_<KEY>) is the default of every db that does not set it itself, wherever the
+ * sections are in the file. */
+static void apply_txscope_defaults(loader_t *ld)
+{
+    assert(ld->conf->ndbs == 0 || ld->meta != NULL); /* grown with dbs */
+    for (int i = 0; i < ld->conf->ndbs; i++) {
+        for (size_t j = 0; j < TXS_CONF_NKEYS; j++) {
+            const txs_conf_key_t *k = &txs_conf_keys[j];
+            bool has_default = ld->key_line[j] || ld->key_env[j];
+            bool own = ld->meta[i].key_line[j] || ld->meta[i].key_env[j];
+            if (k->section == TXS_CS_DB && has_default && !own)
+                txs_conf_key_copy(k, &ld->conf->dbs[i], &ld->dflt);
+        }
+    }
+}
+
+typedef enum origin { FROM_DB, FROM_TXSCOPE, BUILT_IN } origin_t;
+
+/* Where db i's key got its value, for errors: `where` is "t.ini:5" or the variable
+ * (TXSCOPE_DB_MAIN_POOL_SIZE, TXSCOPE_POOL_SIZE), "" for the built-in default. */
+static origin_t db_key_origin(const loader_t *ld, int i, const txs_conf_key_t *k, char *where,
+                              size_t len)
+{
+    size_t j = (size_t)(k - txs_conf_keys);
+    char uname[TXS_CONF_NAME_MAX + 1], ukey[64];
+    upper_copy(ld->conf->dbs[i].name, uname, sizeof uname);
+    upper_copy(k->info.name, ukey, sizeof ukey);
+    where[0] = '\0';
+    if (ld->meta[i].key_env[j])
+        snprintf(where, len, ENV_DB_PREFIX "%s_%s", uname, ukey);
+    else if (ld->meta[i].key_line[j])
+        snprintf(where, len, "%s:%d", ld->path, ld->meta[i].key_line[j]);
+    else if (ld->key_env[j])
+        snprintf(where, len, ENV_PREFIX "%s", ukey);
+    else if (ld->key_line[j])
+        snprintf(where, len, "%s:%d", ld->path, ld->key_line[j]);
+    else
+        return BUILT_IN;
+    return ld->meta[i].key_env[j] || ld->meta[i].key_line[j] ? FROM_DB : FROM_TXSCOPE;
+}
+
+/* Settings of one db that only make sense together. */
+static void check_pools(loader_t *ld)
+{
+    const txs_conf_key_t *min_idle = txs_conf_key_find(TXS_CS_DB, "min_idle");
+    const txs_conf_key_t *pool_size = txs_conf_key_find(TXS_CS_DB, "pool_size");
+    assert(ld->conf->ndbs == 0 || ld->meta != NULL); /* grown with dbs */
+    for (int i = 0; i < ld->conf->ndbs && !ld->failed; i++) {
+        const txs_db_conf_t *db = &ld->conf->dbs[i];
+        if (db->min_idle <= db->pool_size)
+            continue;
+        char here[300], there[300], what[400], from[400];
+        /* min_idle is never the built-in 0 here: pool_size is at least 1. */
+        origin_t m = db_key_origin(ld, i, min_idle, here, sizeof here);
+        if (m == FROM_TXSCOPE)
+            snprintf(what, sizeof what, "[txscope] min_idle = %d, the default of [db.%s],",
+                     db->min_idle, db->name);
+        else
+            snprintf(what, sizeof what, "[db.%s] min_idle = %d", db->name, db->min_idle);
+        origin_t p = db_key_origin(ld, i, pool_size, there, sizeof there);
+        if (p == BUILT_IN)
+            snprintf(from, sizeof from, "the built-in default");
+        else if (p == FROM_TXSCOPE && !ld->key_env[pool_size - txs_conf_keys])
+            snprintf(from, sizeof from, "%s under [txscope]", there);
+        else
+            snprintf(from, sizeof from, "%s", there);
+        fail(ld,
+             "%s: %s is more than its pool_size = %d (%s): min_idle is how many connections "
+             "the pool keeps open, at most pool_size; lower min_idle or raise pool_size",
+             here, what, db->pool_size, from);
     }
 }
 
@@ -876,9 +682,9 @@ static void check_complete(loader_t *ld)
     }
     assert(ld->meta != NULL); /* grown with dbs: one entry per db */
     for (int i = 0; i < c->ndbs && !ld->failed; i++) {
-        for (size_t j = 0; j < NKEYS; j++) {
-            const conf_key_t *k = &keys[j];
-            if (k->section != S_DB || !k->required ||
+        for (size_t j = 0; j < TXS_CONF_NKEYS; j++) {
+            const txs_conf_key_t *k = &txs_conf_keys[j];
+            if (k->section != TXS_CS_DB || !k->required ||
                 *(char **)((char *)&c->dbs[i] + k->offset) != NULL)
                 continue;
             char uname[TXS_CONF_NAME_MAX + 1], ukey[64];
@@ -900,8 +706,8 @@ static void check_complete(loader_t *ld)
 static void token_origin(const loader_t *ld, int i, char *buf, size_t len)
 {
     if (i < 0) {
-        const conf_key_t *k = find_key(S_TXSCOPE, "auth_token");
-        size_t idx = (size_t)(k - keys);
+        const txs_conf_key_t *k = txs_conf_key_find(TXS_CS_TXSCOPE, "auth_token");
+        size_t idx = (size_t)(k - txs_conf_keys);
         if (ld->key_env[idx])
             snprintf(buf, len, ENV_PREFIX "AUTH_TOKEN");
         else
@@ -964,7 +770,7 @@ int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *e
     if (errbuf && errlen > 0)
         errbuf[0] = '\0';
     ld.conf = txs_xcalloc(1, sizeof *ld.conf);
-    apply_defaults(S_TXSCOPE, ld.conf);
+    txs_conf_keys_apply_defaults(TXS_CS_TXSCOPE, ld.conf);
     if (path) {
         ld.conf->source = txs_xstrdup(path);
         parse_file(&ld, path);
@@ -972,7 +778,11 @@ int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *e
     if (!ld.failed)
         apply_env(&ld, envp);
     if (!ld.failed)
+        apply_txscope_defaults(&ld);
+    if (!ld.failed)
         check_complete(&ld);
+    if (!ld.failed)
+        check_pools(&ld);
     int named = ld.conf->ntokens; /* tmeta's length, before auth_token joins the tokens */
     if (!ld.failed)
         finish_tokens(&ld);
@@ -983,6 +793,7 @@ int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *e
         free(ld.tmeta[i].var);
     free(ld.tmeta);
     free(ld.text);
+    txs_conf_keys_free_strings(TXS_CS_DB, &ld.dflt);
     if (ld.failed) {
         txs_conf_free(ld.conf);
         return TXS_ECONFIG;
@@ -991,26 +802,17 @@ int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *e
     return 0;
 }
 
-static void free_strings(section_t s, void *base)
-{
-    for (size_t i = 0; i < NKEYS; i++) {
-        key_type_t t = keys[i].type;
-        if (keys[i].section == s && (t == T_STRING || t == T_CHOICE || t == T_LISTEN))
-            free(*(char **)((char *)base + keys[i].offset));
-    }
-}
-
 void txs_conf_free(txs_conf_t *conf)
 {
     if (!conf)
         return;
     for (int i = 0; i < conf->ndbs; i++)
-        free_strings(S_DB, &conf->dbs[i]);
+        txs_conf_keys_free_strings(TXS_CS_DB, &conf->dbs[i]);
     free(conf->dbs);
     for (int i = 0; i < conf->ntokens; i++)
         free(conf->tokens[i].secret);
     free(conf->tokens);
-    free_strings(S_TXSCOPE, conf);
+    txs_conf_keys_free_strings(TXS_CS_TXSCOPE, conf);
     free(conf->source);
     free(conf);
 }

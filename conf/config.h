@@ -28,6 +28,25 @@ typedef struct txs_db_conf {
     uint64_t pool_recycle_ms;    /* max age since opened, 0 = never; default 3600s */
     uint64_t connect_timeout_ms; /* default 10s */
     txs_ddl_policy_t ddl_in_transaction; /* default refuse */
+    /* Added for the pool's lifecycle (issue 5). 0 means "off" for every duration here
+     * but pre_ping_after. */
+    int max_overflow;              /* connections beyond pool_size, closed when returned
+                                      to a full pool; default 0 */
+    int min_idle;                  /* connections opened at start and kept warm
+                                      (<= pool_size); default 0 */
+    uint64_t pool_idle_timeout_ms; /* close idle connections above min_idle; default 10m */
+    bool pre_ping;                 /* check a connection idle > pre_ping_after before
+                                      use; default on */
+    uint64_t pre_ping_after_ms;    /* default 30s; 0 = check at every checkout */
+    bool reset_always;             /* full reset (DISCARD ALL / reset_connection) at
+                                      every return, not only when the session was seen
+                                      changing state; default off */
+    uint64_t query_timeout_ms;     /* cancel a statement running longer; default off */
+    uint64_t idle_in_transaction_timeout_ms; /* roll back a transaction idle between
+                                                statements; default 1m */
+    uint64_t transaction_timeout_ms;         /* roll back a transaction open longer; default off */
+    uint64_t session_idle_timeout_ms;        /* forget a ctx with no transaction and no request;
+                                                default 1m */
 } txs_db_conf_t;
 
 /* Added: a client token. A hello with `secret` authenticates as the principal `name`. */
@@ -40,17 +59,22 @@ typedef struct txs_conf {
     char *source;      /* the file read, or NULL when none */
     char *listen_host; /* listen = HOST:PORT, default 127.0.0.1:7432 */
     int listen_port;
-    char *unix_socket;               /* NULL = none */
-    char *auth_token;                /* the token of principal "default"; NULL = none */
-    int max_clients;                 /* default 1000 */
-    int max_sessions_per_client;     /* default 1000 */
-    int max_pipeline;                /* default 128 */
-    size_t max_request_bytes;        /* default 1 MiB */
-    size_t max_result_bytes;         /* default 64 MiB */
-    txs_log_level_t log_level;       /* default info */
-    int outcome_journal_size;        /* ended transactions remembered per principal; 0 = off */
-    uint64_t outcome_journal_ttl_ms; /* how long each is remembered, default 10 min */
-    txs_db_conf_t *dbs;              /* in the order they appear; the first is the default db */
+    char *unix_socket;                /* NULL = none */
+    char *auth_token;                 /* the token of principal "default"; NULL = none */
+    int max_clients;                  /* default 1000 */
+    int max_sessions_per_client;      /* default 1000 */
+    int max_pipeline;                 /* default 128 */
+    size_t max_request_bytes;         /* default 1 MiB */
+    size_t max_result_bytes;          /* default 64 MiB */
+    txs_log_level_t log_level;        /* default info */
+    int outcome_journal_size;         /* ended transactions remembered per principal; 0 = off */
+    uint64_t outcome_journal_ttl_ms;  /* how long each is remembered, default 10 min */
+    uint64_t client_idle_timeout_ms;  /* close a client with nothing pending and no input for
+                                         this long; default off (0) */
+    uint64_t client_login_timeout_ms; /* close a client that has not finished hello (with
+                                         tokens) or sent a first line (without) by then;
+                                         default 1m */
+    txs_db_conf_t *dbs;               /* in the order they appear; the first is the default db */
     int ndbs;
     /* Added: every token, auth_token included: it comes first, named "default", then the
      * [tokens] of the file in order, then those the environment creates. Distinct names
@@ -67,6 +91,10 @@ typedef struct txs_conf {
  * with NAME and KEY upper-cased; a TXSCOPE_DB_<NAME>_* variable for a db the file
  * does not have creates it, and so does TXSCOPE_TOKEN_<NAME> for a token. Unknown
  * TXSCOPE_* variables are errors.
+ * Every [db.NAME] key but dsn may also be written under [txscope] (or as TXSCOPE_<KEY>),
+ * as the default for every db. A db's value is, first found: its own (its section, or
+ * TXSCOPE_DB_<NAME>_<KEY>), the [txscope] one (TXSCOPE_<KEY>, else the file's line),
+ * the built-in default; wherever the sections are in the file.
  * On error returns TXS_ECONFIG with errbuf naming the file and line (or the
  * variable), the key, and the allowed values; *out is then NULL. */
 int txs_conf_load(const char *path, char *const *envp, txs_conf_t **out, char *errbuf,
@@ -89,7 +117,9 @@ void txs_conf_format_size(uint64_t bytes, char *buf, size_t len);
 /* Added: the rows of the key table, for reload decisions (a SIGHUP may change only
  * reloadable keys), help output, and the test that keeps the docs in step. */
 typedef struct txs_conf_key_info {
-    const char *section;       /* "txscope" or "db.NAME" */
+    const char *section;       /* "txscope" or "db.NAME"; a db.NAME key with a
+                                  default_value may also be written under [txscope], as the
+                                  default for every db (dsn, without one, may not) */
     const char *name;          /* the key as written in the file, e.g. "pool_size" */
     const char *default_value; /* as it would be written in the file; NULL = none */
     bool reloadable;           /* false: a change needs a restart */

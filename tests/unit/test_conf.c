@@ -1,93 +1,22 @@
 /* test_conf.c - txs_conf_load: defaults, the ini file, the environment, the tokens, error
  * messages. */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf/config.h"
 #include "protocol/errors.h"
+#include "tests/unit/conftest.h"
 
 Suite *suite_conf(void);
 
-#define DSN "postgresql://txscope@127.0.0.1:5432/app"
-#define DB_MAIN "[db.main]\ndsn = " DSN "\n"
-
-static char tmpdir[64];
-static char path[256];
-static char err[1024];
 static char *no_env[] = {NULL};
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/txs_conf_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    ck_assert_int_eq(rmdir(tmpdir), 0);
-}
-
-/* Writes t.ini in the temp dir; returns its path. */
-static const char *write_ini(const char *text)
-{
-    snprintf(path, sizeof path, "%s/t.ini", tmpdir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-    return path;
-}
-
-static txs_conf_t *load_ok(const char *file, char **env)
-{
-    txs_conf_t *c = NULL;
-    int rc = txs_conf_load(file, env, &c, err, sizeof err);
-    ck_assert_msg(rc == 0, "load failed: %s", err);
-    ck_assert_ptr_nonnull(c);
-    return c;
-}
-
-/* Loads expecting an error; returns the message. */
-static const char *load_err(const char *file, char **env)
-{
-    txs_conf_t *c = (txs_conf_t *)&c; /* must be reset to NULL */
-    int rc = txs_conf_load(file, env, &c, err, sizeof err);
-    ck_assert_int_eq(rc, TXS_ECONFIG);
-    ck_assert_ptr_null(c);
-    ck_assert_msg(err[0] != '\0', "no error message");
-    return err;
-}
-
-#define ck_assert_has(hay, needle)                                                                 \
-    ck_assert_msg(strstr((hay), (needle)) != NULL, "\"%s\" not in \"%s\"", (needle), (hay))
-
-/* The file name and line an error names, e.g. "t.ini:2: ". */
-static const char *at(int line)
-{
-    static char buf[300];
-    snprintf(buf, sizeof buf, "%s:%d: ", path, line);
-    return buf;
-}
 
 START_TEST(defaults_with_env_dsn)
 {
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=" DSN, NULL};
-    txs_conf_t *c = load_ok(NULL, env);
+    txs_conf_t *c = conftest_load_ok(NULL, env);
     ck_assert_ptr_null(c->source);
     ck_assert_str_eq(c->listen_host, "127.0.0.1");
     ck_assert_int_eq(c->listen_port, 7432);
@@ -118,49 +47,49 @@ END_TEST
 
 START_TEST(no_db_at_all)
 {
-    const char *e = load_err(NULL, no_env);
+    const char *e = conftest_load_err(NULL, no_env);
     ck_assert_has(e, "no database configured");
     ck_assert_has(e, "TXSCOPE_DB_MAIN_DSN");
     ck_assert_has(e, "[db.NAME]");
     /* NULL envp is an empty environment. */
-    e = load_err(NULL, NULL);
+    e = conftest_load_err(NULL, NULL);
     ck_assert_has(e, "no database configured");
     /* A file with only [txscope] has no db either, and the message names the file. */
-    e = load_err(write_ini("[txscope]\nmax_clients = 5\n"), no_env);
+    e = conftest_load_err(conftest_write_ini("[txscope]\nmax_clients = 5\n"), no_env);
     ck_assert_has(e, "TXSCOPE_DB_MAIN_DSN");
-    ck_assert_has(e, path);
+    ck_assert_has(e, conftest_ini());
 }
 END_TEST
 
 START_TEST(file_sets_every_key)
 {
-    const char *f = write_ini("; a comment\n"
-                              "# another\n"
-                              "\n"
-                              "[txscope]\n"
-                              "listen = 0.0.0.0:9000\n"
-                              "unix_socket = /run/txscope.sock\n"
-                              "auth_token = s3cret ; an inline comment\n"
-                              "max_clients = 7\n"
-                              "  max_sessions_per_client = 8\n" /* indented */
-                              "max_pipeline = 9\n"
-                              "max_request_bytes = 2kB\n"
-                              "max_result_bytes = 3MiB\n"
-                              "log_level = debug\n"
-                              "[db.first]\n"
-                              "driver = postgresql\n"
-                              "dsn = host=/tmp dbname=app user=me\n"
-                              "pool_size = 3\n"
-                              "pool_timeout = 1.5\n"
-                              "pool_recycle = 0\n"
-                              "connect_timeout = 250ms\n"
-                              "[db.second_db]\n"
-                              "dsn = " DSN "\n"
-                              "[db.my]\n"
-                              "driver = mysql\n"
-                              "dsn = mysql://u:p@127.0.0.1:3306/app\n"
-                              "ddl_in_transaction = allow\n");
-    txs_conf_t *c = load_ok(f, no_env);
+    const char *f = conftest_write_ini("; a comment\n"
+                                       "# another\n"
+                                       "\n"
+                                       "[txscope]\n"
+                                       "listen = 0.0.0.0:9000\n"
+                                       "unix_socket = /run/txscope.sock\n"
+                                       "auth_token = s3cret ; an inline comment\n"
+                                       "max_clients = 7\n"
+                                       "  max_sessions_per_client = 8\n" /* indented */
+                                       "max_pipeline = 9\n"
+                                       "max_request_bytes = 2kB\n"
+                                       "max_result_bytes = 3MiB\n"
+                                       "log_level = debug\n"
+                                       "[db.first]\n"
+                                       "driver = postgresql\n"
+                                       "dsn = host=/tmp dbname=app user=me\n"
+                                       "pool_size = 3\n"
+                                       "pool_timeout = 1.5\n"
+                                       "pool_recycle = 0\n"
+                                       "connect_timeout = 250ms\n"
+                                       "[db.second_db]\n"
+                                       "dsn = " DSN "\n"
+                                       "[db.my]\n"
+                                       "driver = mysql\n"
+                                       "dsn = mysql://u:p@127.0.0.1:3306/app\n"
+                                       "ddl_in_transaction = allow\n");
+    txs_conf_t *c = conftest_load_ok(f, no_env);
     ck_assert_str_eq(c->source, f);
     ck_assert_str_eq(c->listen_host, "0.0.0.0");
     ck_assert_int_eq(c->listen_port, 9000);
@@ -194,17 +123,17 @@ END_TEST
 
 START_TEST(quotes_crlf_bom_and_empty_values)
 {
-    const char *f = write_ini("\xEF\xBB\xBF[txscope]\r\n"
-                              "auth_token = \" two words \"\r\n"
-                              "log_level = WARN\r\n"
-                              "unix_socket =\r\n" DB_MAIN);
-    txs_conf_t *c = load_ok(f, no_env);
+    const char *f = conftest_write_ini("\xEF\xBB\xBF[txscope]\r\n"
+                                       "auth_token = \" two words \"\r\n"
+                                       "log_level = WARN\r\n"
+                                       "unix_socket =\r\n" DB_MAIN);
+    txs_conf_t *c = conftest_load_ok(f, no_env);
     ck_assert_str_eq(c->auth_token, " two words ");
     ck_assert_int_eq(c->log_level, TXS_LOG_WARN);
     ck_assert_ptr_null(c->unix_socket);
     txs_conf_free(c);
     /* An empty auth_token means none. */
-    c = load_ok(write_ini("[txscope]\nauth_token =\n" DB_MAIN), no_env);
+    c = conftest_load_ok(conftest_write_ini("[txscope]\nauth_token =\n" DB_MAIN), no_env);
     ck_assert_ptr_null(c->auth_token);
     txs_conf_free(c);
 }
@@ -218,7 +147,7 @@ START_TEST(long_lines)
     dsn[sizeof dsn - 1] = '\0';
     char text[1400];
     snprintf(text, sizeof text, "[db.main]\ndsn = %s\n", dsn);
-    txs_conf_t *c = load_ok(write_ini(text), no_env);
+    txs_conf_t *c = conftest_load_ok(conftest_write_ini(text), no_env);
     ck_assert_str_eq(c->dbs[0].dsn, dsn);
     txs_conf_free(c);
     /* Past the limit: an error, not a value cut short. */
@@ -227,9 +156,9 @@ START_TEST(long_lines)
     int n = snprintf(big, 10000, "[db.main]\ndsn = ");
     memset(big + n, 'y', 5000);
     strcpy(big + n + 5000, "\n");
-    const char *e = load_err(write_ini(big), no_env);
+    const char *e = conftest_load_err(conftest_write_ini(big), no_env);
     free(big);
-    ck_assert_has(e, at(2));
+    ck_assert_has(e, conftest_at(2));
     ck_assert_has(e, "line longer than");
 }
 END_TEST
@@ -302,26 +231,26 @@ START_TEST(bad_value_names_file_line_key_and_allowed)
     char text[512];
     /* Rows without a db get one after their lines, so only the bad value fails. */
     snprintf(text, sizeof text, "%s%s", b->ini, strstr(b->ini, "[db.") ? "" : DB_MAIN);
-    const char *e = load_err(write_ini(text), no_env);
-    ck_assert_has(e, at(b->line));
+    const char *e = conftest_load_err(conftest_write_ini(text), no_env);
+    ck_assert_has(e, conftest_at(b->line));
     ck_assert_has(e, b->says);
 }
 END_TEST
 
 START_TEST(good_bounds_accepted)
 {
-    txs_conf_t *c = load_ok(write_ini("[txscope]\n"
-                                      "listen = [::1]:1\n"
-                                      "max_clients = 1000000\n"
-                                      "max_request_bytes = 1kB\n"
-                                      "max_result_bytes = 4GB\n"
-                                      "[db.main]\n"
-                                      "dsn = x\n"
-                                      "pool_size = 10000\n"
-                                      "pool_timeout = 1h\n"
-                                      "pool_recycle = 30d\n"
-                                      "connect_timeout = 100ms\n"),
-                            no_env);
+    txs_conf_t *c = conftest_load_ok(conftest_write_ini("[txscope]\n"
+                                                        "listen = [::1]:1\n"
+                                                        "max_clients = 1000000\n"
+                                                        "max_request_bytes = 1kB\n"
+                                                        "max_result_bytes = 4GB\n"
+                                                        "[db.main]\n"
+                                                        "dsn = x\n"
+                                                        "pool_size = 10000\n"
+                                                        "pool_timeout = 1h\n"
+                                                        "pool_recycle = 30d\n"
+                                                        "connect_timeout = 100ms\n"),
+                                     no_env);
     ck_assert_str_eq(c->listen_host, "::1");
     ck_assert_int_eq(c->listen_port, 1);
     ck_assert_int_eq(c->max_clients, 1000000);
@@ -394,19 +323,19 @@ static const struct bad_value bad_files[] = {
 START_TEST(bad_file_names_line_and_fix)
 {
     const struct bad_value *b = &bad_files[_i];
-    const char *e = load_err(write_ini(b->ini), no_env);
-    ck_assert_has(e, at(b->line));
+    const char *e = conftest_load_err(conftest_write_ini(b->ini), no_env);
+    ck_assert_has(e, conftest_at(b->line));
     ck_assert_has(e, b->says);
 }
 END_TEST
 
 START_TEST(tokens_from_the_file)
 {
-    const char *f = write_ini("[tokens]\n"
-                              "web = s3cret\n"
-                              "worker_2 = \" two words \"\n"
-                              "ops = x;y ; a comment\n" DB_MAIN);
-    txs_conf_t *c = load_ok(f, no_env);
+    const char *f = conftest_write_ini("[tokens]\n"
+                                       "web = s3cret\n"
+                                       "worker_2 = \" two words \"\n"
+                                       "ops = x;y ; a comment\n" DB_MAIN);
+    txs_conf_t *c = conftest_load_ok(f, no_env);
     ck_assert_ptr_null(c->auth_token);
     ck_assert_int_eq(c->ntokens, 3);
     ck_assert_str_eq(c->tokens[0].name, "web");
@@ -417,7 +346,7 @@ START_TEST(tokens_from_the_file)
     ck_assert_str_eq(c->tokens[2].secret, "x;y");
     txs_conf_free(c);
     /* An empty [tokens] is no token: no authentication. */
-    c = load_ok(write_ini("[tokens]\n" DB_MAIN), no_env);
+    c = conftest_load_ok(conftest_write_ini("[tokens]\n" DB_MAIN), no_env);
     ck_assert_int_eq(c->ntokens, 0);
     txs_conf_free(c);
 }
@@ -426,8 +355,8 @@ END_TEST
 /* auth_token stays, and is the token of the principal "default", first in the list. */
 START_TEST(auth_token_is_the_default_principal)
 {
-    txs_conf_t *c =
-        load_ok(write_ini("[txscope]\nauth_token = a\n[tokens]\nweb = w\n" DB_MAIN), no_env);
+    txs_conf_t *c = conftest_load_ok(
+        conftest_write_ini("[txscope]\nauth_token = a\n[tokens]\nweb = w\n" DB_MAIN), no_env);
     ck_assert_str_eq(c->auth_token, "a");
     ck_assert_int_eq(c->ntokens, 2);
     ck_assert_str_eq(c->tokens[0].name, "default");
@@ -437,7 +366,7 @@ START_TEST(auth_token_is_the_default_principal)
     txs_conf_free(c);
     /* auth_token alone: one token. */
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_AUTH_TOKEN=t", NULL};
-    c = load_ok(NULL, env);
+    c = conftest_load_ok(NULL, env);
     ck_assert_int_eq(c->ntokens, 1);
     ck_assert_str_eq(c->tokens[0].name, "default");
     ck_assert_str_eq(c->tokens[0].secret, "t");
@@ -445,7 +374,8 @@ START_TEST(auth_token_is_the_default_principal)
     /* [tokens] default without auth_token is fine; so is the file's auth_token emptied by
      * the environment next to it. */
     char *unset[] = {"TXSCOPE_AUTH_TOKEN=", NULL};
-    c = load_ok(write_ini("[txscope]\nauth_token = a\n[tokens]\ndefault = d\n" DB_MAIN), unset);
+    c = conftest_load_ok(
+        conftest_write_ini("[txscope]\nauth_token = a\n[tokens]\ndefault = d\n" DB_MAIN), unset);
     ck_assert_ptr_null(c->auth_token);
     ck_assert_int_eq(c->ntokens, 1);
     ck_assert_str_eq(c->tokens[0].name, "default");
@@ -456,10 +386,10 @@ END_TEST
 
 START_TEST(tokens_from_the_environment)
 {
-    const char *f = write_ini("[tokens]\nweb = from-file\nworker = w\n" DB_MAIN);
+    const char *f = conftest_write_ini("[tokens]\nweb = from-file\nworker = w\n" DB_MAIN);
     char *env[] = {"TXSCOPE_TOKEN_WEB=from-env", "TXSCOPE_TOKEN_BATCH_JOBS= b ;c",
                    "TXSCOPE_TOKEN_A=a", NULL};
-    txs_conf_t *c = load_ok(f, env);
+    txs_conf_t *c = conftest_load_ok(f, env);
     ck_assert_int_eq(c->ntokens, 4);
     /* The file's in file order (an override keeps its place), then the environment's. */
     ck_assert_str_eq(c->tokens[0].name, "web");
@@ -473,7 +403,7 @@ START_TEST(tokens_from_the_environment)
     /* No file at all. */
     char *only_env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_WEB=1", "TXSCOPE_TOKEN_WORKER=2",
                         NULL};
-    c = load_ok(NULL, only_env);
+    c = conftest_load_ok(NULL, only_env);
     ck_assert_int_eq(c->ntokens, 2);
     ck_assert_str_eq(c->tokens[0].name, "web");
     ck_assert_str_eq(c->tokens[1].name, "worker");
@@ -487,31 +417,33 @@ START_TEST(token_conflicts_name_both_origins)
 {
     char want[400];
     char *env1[] = {"TXSCOPE_TOKEN_DEFAULT=d", NULL};
-    const char *e = load_err(write_ini("[txscope]\nauth_token = a\n" DB_MAIN), env1);
+    const char *e =
+        conftest_load_err(conftest_write_ini("[txscope]\nauth_token = a\n" DB_MAIN), env1);
     snprintf(want, sizeof want,
              "TXSCOPE_TOKEN_DEFAULT: [tokens] default: auth_token (%s:2) is already the token "
              "of the principal default; set one of the two",
-             path);
+             conftest_ini());
     ck_assert_has(e, want);
 
     char *env2[] = {"TXSCOPE_AUTH_TOKEN=a", NULL};
-    e = load_err(write_ini("[tokens]\ndefault = d\n" DB_MAIN), env2);
-    snprintf(want, sizeof want, "%s:2: [tokens] default: auth_token (TXSCOPE_AUTH_TOKEN)", path);
+    e = conftest_load_err(conftest_write_ini("[tokens]\ndefault = d\n" DB_MAIN), env2);
+    snprintf(want, sizeof want, "%s:2: [tokens] default: auth_token (TXSCOPE_AUTH_TOKEN)",
+             conftest_ini());
     ck_assert_has(e, want);
 
     char *env3[] = {"TXSCOPE_TOKEN_WORKER=s", NULL};
-    e = load_err(write_ini("[tokens]\nweb = s\n" DB_MAIN), env3);
+    e = conftest_load_err(conftest_write_ini("[tokens]\nweb = s\n" DB_MAIN), env3);
     snprintf(want, sizeof want,
              "TXSCOPE_TOKEN_WORKER: [tokens] worker: the same secret as [tokens] web (%s:2); "
              "every principal needs its own",
-             path);
+             conftest_ini());
     ck_assert_has(e, want);
 
     /* An override moves the token's origin to the variable. */
     char *env4[] = {"TXSCOPE_TOKEN_WEB=s", NULL};
-    e = load_err(write_ini("[tokens]\nworker = s\nweb = t\n" DB_MAIN), env4);
+    e = conftest_load_err(conftest_write_ini("[tokens]\nworker = s\nweb = t\n" DB_MAIN), env4);
     ck_assert_has(e, "TXSCOPE_TOKEN_WEB: [tokens] web: the same secret as [tokens] worker (");
-    snprintf(want, sizeof want, "(%s:2)", path);
+    snprintf(want, sizeof want, "(%s:2)", conftest_ini());
     ck_assert_has(e, want);
 }
 END_TEST
@@ -527,44 +459,45 @@ START_TEST(token_errors_never_show_the_secret)
         "[tokens]\nWEB = hunter2\n",
     };
     for (size_t i = 0; i < sizeof inis / sizeof *inis; i++) {
-        const char *e = load_err(write_ini(inis[i]), no_env);
+        const char *e = conftest_load_err(conftest_write_ini(inis[i]), no_env);
         ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
     }
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_A=hunter2", "TXSCOPE_TOKEN_B=hunter2",
                    NULL};
-    const char *e = load_err(NULL, env);
+    const char *e = conftest_load_err(NULL, env);
     ck_assert_has(e,
                   "TXSCOPE_TOKEN_B: [tokens] b: the same secret as [tokens] a (TXSCOPE_TOKEN_A)");
     ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
     char *bad_name[] = {"TXSCOPE_DB_MAIN_DSN=x", "TXSCOPE_TOKEN_web=hunter2", NULL};
-    e = load_err(NULL, bad_name);
+    e = conftest_load_err(NULL, bad_name);
     ck_assert_msg(strstr(e, "hunter2") == NULL, "secret shown: %s", e);
 }
 END_TEST
 
 START_TEST(missing_file)
 {
-    snprintf(path, sizeof path, "%s/nope.ini", tmpdir);
+    char nope[300];
+    snprintf(nope, sizeof nope, "%s/nope.ini", conftest_dir());
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", NULL};
-    const char *e = load_err(path, env);
+    const char *e = conftest_load_err(nope, env);
     ck_assert_has(e, "cannot open");
-    ck_assert_has(e, path);
+    ck_assert_has(e, nope);
     ck_assert_has(e, "No such file");
     /* A directory is not a file either. */
-    e = load_err(tmpdir, env);
-    ck_assert_has(e, tmpdir);
+    e = conftest_load_err(conftest_dir(), env);
+    ck_assert_has(e, conftest_dir());
 }
 END_TEST
 
 START_TEST(env_overrides_file)
 {
-    const char *f = write_ini("[txscope]\n"
-                              "listen = 10.0.0.1:1\n"
-                              "auth_token = from-file\n"
-                              "max_pipeline = 5\n"
-                              "[db.main]\n"
-                              "dsn = from-file\n"
-                              "pool_size = 4\n");
+    const char *f = conftest_write_ini("[txscope]\n"
+                                       "listen = 10.0.0.1:1\n"
+                                       "auth_token = from-file\n"
+                                       "max_pipeline = 5\n"
+                                       "[db.main]\n"
+                                       "dsn = from-file\n"
+                                       "pool_size = 4\n");
     char *env[] = {"HOME=/root",
                    "TXSCOPE_LISTEN=[::]:9000",
                    "TXSCOPE_AUTH_TOKEN=",
@@ -575,7 +508,7 @@ START_TEST(env_overrides_file)
                    "TXSCOPE_CONFIG=/elsewhere.ini",
                    "TXSCOPEX=ignored",
                    NULL};
-    txs_conf_t *c = load_ok(f, env);
+    txs_conf_t *c = conftest_load_ok(f, env);
     ck_assert_str_eq(c->listen_host, "::");
     ck_assert_int_eq(c->listen_port, 9000);
     ck_assert_ptr_null(c->auth_token); /* empty = none, even over the file's */
@@ -593,10 +526,10 @@ END_TEST
 
 START_TEST(env_creates_dbs_after_file_dbs_in_envp_order)
 {
-    const char *f = write_ini("[db.b]\ndsn = b\n[db.a]\ndsn = a\n");
+    const char *f = conftest_write_ini("[db.b]\ndsn = b\n[db.a]\ndsn = a\n");
     char *env[] = {"TXSCOPE_DB_Z_DSN=z", "TXSCOPE_DB_A_POOL_SIZE=2", "TXSCOPE_DB_C_POOL_SIZE=3",
                    "TXSCOPE_DB_C_DSN=c", NULL};
-    txs_conf_t *c = load_ok(f, env);
+    txs_conf_t *c = conftest_load_ok(f, env);
     ck_assert_int_eq(c->ndbs, 4);
     ck_assert_str_eq(c->dbs[0].name, "b");
     ck_assert_str_eq(c->dbs[1].name, "a");
@@ -614,7 +547,7 @@ END_TEST
 
 START_TEST(env_db_names_with_underscores)
 {
-    const char *f = write_ini("[db.main_ro]\ndsn = ro\n");
+    const char *f = conftest_write_ini("[db.main_ro]\ndsn = ro\n");
     char *env[] = {"TXSCOPE_DB_MAIN_RO_POOL_SIZE=7",
                    "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", /* main + pool_timeout */
                    "TXSCOPE_DB_MAIN_DSN=m",
@@ -622,7 +555,7 @@ START_TEST(env_db_names_with_underscores)
                    "TXSCOPE_DB_X_POOL_DSN=xp",
                    "TXSCOPE_DB___DSN=underscore", /* the name "_" */
                    NULL};
-    txs_conf_t *c = load_ok(f, env);
+    txs_conf_t *c = conftest_load_ok(f, env);
     ck_assert_int_eq(c->ndbs, 4);
     ck_assert_str_eq(c->dbs[0].name, "main_ro");
     ck_assert_int_eq(c->dbs[0].pool_size, 7);
@@ -688,7 +621,7 @@ static const struct bad_env {
 START_TEST(bad_env_names_variable_and_allowed)
 {
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=x", bad_envs[_i].var, NULL};
-    const char *e = load_err(NULL, env);
+    const char *e = conftest_load_err(NULL, env);
     ck_assert_has(e, bad_envs[_i].says);
 }
 END_TEST
@@ -709,8 +642,8 @@ END_TEST
 START_TEST(sample_loads_with_the_defaults)
 {
     char *env[] = {"TXSCOPE_DB_MAIN_DSN=" DSN, NULL};
-    txs_conf_t *s = load_ok("conf/txscope.ini", no_env);
-    txs_conf_t *d = load_ok(NULL, env);
+    txs_conf_t *s = conftest_load_ok("conf/txscope.ini", no_env);
+    txs_conf_t *d = conftest_load_ok(NULL, env);
     ck_assert_str_eq(s->listen_host, d->listen_host);
     ck_assert_int_eq(s->listen_port, d->listen_port);
     ck_assert_ptr_null(s->unix_socket);
@@ -730,6 +663,22 @@ START_TEST(sample_loads_with_the_defaults)
     ck_assert_uint_eq(s->dbs[0].pool_timeout_ms, d->dbs[0].pool_timeout_ms);
     ck_assert_uint_eq(s->dbs[0].pool_recycle_ms, d->dbs[0].pool_recycle_ms);
     ck_assert_uint_eq(s->dbs[0].connect_timeout_ms, d->dbs[0].connect_timeout_ms);
+    ck_assert_int_eq(s->dbs[0].ddl_in_transaction, d->dbs[0].ddl_in_transaction);
+    ck_assert_uint_eq(s->outcome_journal_size, d->outcome_journal_size);
+    ck_assert_uint_eq(s->outcome_journal_ttl_ms, d->outcome_journal_ttl_ms);
+    ck_assert_uint_eq(s->client_idle_timeout_ms, d->client_idle_timeout_ms);
+    ck_assert_uint_eq(s->client_login_timeout_ms, d->client_login_timeout_ms);
+    const txs_db_conf_t *sd = &s->dbs[0], *dd = &d->dbs[0];
+    ck_assert_int_eq(sd->max_overflow, dd->max_overflow);
+    ck_assert_int_eq(sd->min_idle, dd->min_idle);
+    ck_assert_uint_eq(sd->pool_idle_timeout_ms, dd->pool_idle_timeout_ms);
+    ck_assert(sd->pre_ping == dd->pre_ping);
+    ck_assert_uint_eq(sd->pre_ping_after_ms, dd->pre_ping_after_ms);
+    ck_assert(sd->reset_always == dd->reset_always);
+    ck_assert_uint_eq(sd->query_timeout_ms, dd->query_timeout_ms);
+    ck_assert_uint_eq(sd->idle_in_transaction_timeout_ms, dd->idle_in_transaction_timeout_ms);
+    ck_assert_uint_eq(sd->transaction_timeout_ms, dd->transaction_timeout_ms);
+    ck_assert_uint_eq(sd->session_idle_timeout_ms, dd->session_idle_timeout_ms);
     txs_conf_free(s);
     txs_conf_free(d);
 }
@@ -756,7 +705,7 @@ START_TEST(sample_tokens_example_loads)
     char text[65536];
     snprintf(text, sizeof text, "%.*s\n[tokens]\nweb = change-me\nworker = change-me-too\n%s",
              (int)(at_example - sample), sample, at_example + strlen(commented));
-    txs_conf_t *c = load_ok(write_ini(text), no_env);
+    txs_conf_t *c = conftest_load_ok(conftest_write_ini(text), no_env);
     ck_assert_int_eq(c->ntokens, 2);
     ck_assert_str_eq(c->tokens[0].name, "web");
     ck_assert_str_eq(c->tokens[1].name, "worker");
@@ -764,17 +713,21 @@ START_TEST(sample_tokens_example_loads)
 }
 END_TEST
 
-/* Every key of the table is in the sample and in docs/configuration.md. */
+/* Every key of the table is in the sample (at the start of a line, commented out or not, so
+ * that transaction_timeout is not found inside idle_in_transaction_timeout) and in
+ * docs/configuration.md. */
 START_TEST(every_key_documented)
 {
-    char needle[128];
+    char needle[128], commented[128];
     const char *ini = slurp("conf/txscope.ini");
     size_t n = 0;
     for (const txs_conf_key_info_t *k; (k = txs_conf_key_info(n)) != NULL; n++) {
-        snprintf(needle, sizeof needle, "%s = ", k->name);
-        ck_assert_has(ini, needle);
+        snprintf(needle, sizeof needle, "\n%s = ", k->name);
+        snprintf(commented, sizeof commented, "\n;%s = ", k->name);
+        ck_assert_msg(strstr(ini, needle) || strstr(ini, commented), "%s not in the sample",
+                      k->name);
     }
-    ck_assert_uint_ge(n, 15); /* the loop above saw the whole table */
+    ck_assert_uint_ge(n, 30); /* the loop above saw the whole table */
     const char *doc = slurp("docs/configuration.md");
     for (size_t i = 0; i < n; i++) {
         const txs_conf_key_info_t *k = txs_conf_key_info(i);
@@ -805,7 +758,7 @@ Suite *suite_conf(void)
 {
     Suite *s = suite_create("conf");
     TCase *tc = tcase_create("load");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, conftest_setup, conftest_teardown);
     tcase_add_test(tc, defaults_with_env_dsn);
     tcase_add_test(tc, no_db_at_all);
     tcase_add_test(tc, file_sets_every_key);

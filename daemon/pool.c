@@ -394,7 +394,7 @@ void txs_pool_release(txs_backend_t *b)
         return;
     }
     b->state = TXS_BACKEND_RESETTING;
-    int rc = p->drv->reset(b->dconn, on_reset_done, b);
+    int rc = p->drv->reset(b->dconn, p->conf->reset_always, on_reset_done, b);
     if (rc == 1)
         make_idle(b);
     else if (rc != TXS_OK)

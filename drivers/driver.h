@@ -7,6 +7,7 @@
 #ifndef TXS_DRIVERS_DRIVER_H
 #define TXS_DRIVERS_DRIVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -92,11 +93,23 @@ typedef struct txs_driver {
 
     /* Between operations, before the connection goes to its next user: roll back an
      * open transaction, and clear the session state this driver can tell was changed
-     * (MySQL: user variables, temporary tables, GET_LOCK locks, session variables, via
-     * mysql_reset_connection). Returns 1 when the connection is clean already (cb is
-     * not called), TXS_OK when cb will run: OK = clean now; DB_ERROR or LOST = close
-     * it. Any other return: close it. */
-    int (*reset)(txs_dconn_t *c, txs_drv_cb cb, void *arg);
+     * (PostgreSQL: DISCARD ALL after SET, temporary tables, LISTEN, PREPARE, session
+     * advisory locks ...; MySQL: user variables, temporary tables, GET_LOCK locks,
+     * session variables, via mysql_reset_connection). `full`: clear session state even
+     * when nothing was seen changing it (reset_always). Returns 1 when the connection is
+     * clean already (cb is not called), TXS_OK when cb will run: OK = clean now;
+     * DB_ERROR (e.g. a failed DISCARD ALL) or LOST = close it. Any other return (TXS_ELOST
+     * after a reported LOST, TXS_ESTATE while an operation runs): close it. */
+    int (*reset)(txs_dconn_t *c, bool full, txs_drv_cb cb, void *arg);
+
+    /* Between operations: check that the server still answers (PostgreSQL: an empty
+     * query; MySQL: COM_PING), in a transaction too. cb runs once: OK = alive (any answer,
+     * an error too); LOST = dead, or no answer within timeout_ms (0: no limit), when the
+     * driver gives up and the connection is unusable for good (08006 "no answer to ping
+     * within N ms"). On a connection known dead: TXS_ELOST when a LOST was reported
+     * already (cb not called), else cb with LOST, as run() does. The idle watch stays in
+     * force; a death during the ping goes to cb, not to the watch. */
+    int (*ping)(txs_dconn_t *c, uint64_t timeout_ms, txs_drv_cb cb, void *arg);
 
     /* After a cb with DB_ERROR or LOST: the error. Strings live until the next
      * operation on c, or close. */

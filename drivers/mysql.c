@@ -20,7 +20,9 @@
  *   with 70100. Nothing else is sent until the KILL is done.
  * - The session is dirty once a user statement came back with
  *   SERVER_SESSION_STATE_CHANGED, or was one of the statements drivers/mysql_text.h
- *   lists; reset() then runs COM_RESET_CONNECTION and the set-up statement again. */
+ *   lists; reset() then runs COM_RESET_CONNECTION and the set-up statement again (always
+ *   when `full`), else only a rollback when a transaction is open.
+ * - ping() sends COM_PING; the server's answer, an error too, means alive. */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -135,6 +137,15 @@ static void on_timer(uv_timer_t *t)
     char msg[96];
     switch (c->state) {
     case MY_RUNNING:
+    case MY_QUEUED:
+        if (c->op == OP_PING) {
+            snprintf(msg, sizeof msg, "no answer to ping within %llu ms",
+                     (unsigned long long)c->ping_ms);
+            lost_with(c, "08006", msg);
+            return;
+        }
+        if (c->state == MY_QUEUED)
+            return;
         /* the statement outlived a delivered KILL: ask again */
         if (c->cancel_wanted && !c->kill && start_kill(c) != TXS_OK)
             txs_log_warn("mysql %lu: could not send a KILL QUERY", mysql_thread_id(c->my));
@@ -476,17 +487,34 @@ static bool db_is_the_dsns(const txs_dconn_t *c)
     return want && strcmp(now, want) == 0;
 }
 
-static int my_reset(txs_dconn_t *c, txs_drv_cb cb, void *arg)
+static int my_reset(txs_dconn_t *c, bool full, txs_drv_cb cb, void *arg)
 {
     if (c->state == MY_IDLE && !db_is_the_dsns(c))
         return TXS_ESTATE; /* another database: close it rather than switch back */
-    if (c->state == MY_IDLE && !c->dirty && !c->tx_pending &&
+    if (c->state == MY_IDLE && !full && !c->dirty && !c->tx_pending &&
         !(c->my->server_status & SERVER_STATUS_IN_TRANS))
         return 1;
     int rc;
     if (!begin_op(c, OP_RESET, cb, arg, &rc))
         return rc;
+    c->reset_full = full;
     c->in_api = true;
+    start_op(c);
+    c->in_api = false;
+    return TXS_OK;
+}
+
+/* COM_PING. The deadline runs from here, a KILL under way included (the ping waits for
+ * it, as every op does). */
+static int my_ping(txs_dconn_t *c, uint64_t timeout_ms, txs_drv_cb cb, void *arg)
+{
+    int rc;
+    if (!begin_op(c, OP_PING, cb, arg, &rc))
+        return rc;
+    c->ping_ms = timeout_ms;
+    c->in_api = true;
+    if (timeout_ms > 0)
+        uv_timer_start(&c->timer, on_timer, timeout_ms, 0); /* before: a report replaces it */
     start_op(c);
     c->in_api = false;
     return TXS_OK;
@@ -676,6 +704,7 @@ const txs_driver_t txs_driver_mysql = {
     .quote_ident = txs_mysql_quote_ident,
     .begin_sql = txs_mysql_begin_sql,
     .reset = my_reset,
+    .ping = my_ping,
     .last_error = my_last_error,
     .cancel = my_cancel,
     .tx_status = my_tx_status,

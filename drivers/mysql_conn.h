@@ -20,7 +20,7 @@ typedef enum my_state {
     MY_RESOLVING,  /* uv_getaddrinfo for the dsn's host; the timer limits it */
     MY_CONNECTING, /* connecting, then the set-up statement; the timer still runs */
     MY_IDLE,       /* nothing runs; the poll waits for readable: that means death */
-    MY_RUNNING,    /* an op's library calls (run, batch, reset) */
+    MY_RUNNING,    /* an op's library calls (run, batch, reset, ping) */
     MY_QUEUED,     /* an op came while a KILL was under way: it starts when that is done */
     MY_REPORTING,  /* the op's callback is due on the next loop turn (timer at 0) */
     MY_DEAD,       /* lost, or never connected: only close() */
@@ -32,6 +32,7 @@ typedef enum my_op {
     OP_RUN,
     OP_BATCH,
     OP_RESET,
+    OP_PING,
 } my_op_t;
 
 /* The library call under way: X_start returned a wait mask, X_cont is due. */
@@ -48,6 +49,7 @@ typedef enum my_call {
     CALL_STMT_CLOSE, /* mysql_stmt_close */
     CALL_ROLLBACK,   /* mysql_rollback */
     CALL_RESET,      /* mysql_reset_connection */
+    CALL_PING,       /* mysql_ping */
 } my_call_t;
 
 /* A parameter's binary value. */
@@ -61,11 +63,12 @@ struct txs_dconn {
     MYSQL *my;
     my_state_t state;
     txs_my_io_t io;
-    uv_timer_t timer; /* the connect deadline, deferred callbacks, asking the KILL again */
+    uv_timer_t timer; /* the connect and ping deadlines, deferred callbacks, asking the
+                         KILL again */
     uint64_t timeout_ms;
     uv_getaddrinfo_t gai;
     bool gai_busy;
-    bool in_api; /* inside connect/run/run_batch/reset: a callback must wait a turn */
+    bool in_api; /* inside an op's call (connect, run, ...): a callback must wait a turn */
 
     txs_mysql_dsn_t dsn;
     char addr[64]; /* the host to connect to: an address, localhost, or "" (NULL) */
@@ -96,12 +99,14 @@ struct txs_dconn {
     my_num_t *nums;
     unsigned long *plens;
     int param_cap;
-    bool sent;       /* the running statement went to the server (else: empty) */
-    bool failed;     /* the statement failed: the error is in err; close stmt, report */
-    bool fail_lost;  /* ... and the connection with it */
-    bool dirty;      /* the session holds state a reset must clear */
-    bool tx_pending; /* a SET TRANSACTION waits for the next transaction: only a rollback
-                        or a reset clears it, and the server does not flag it */
+    bool sent;        /* the running statement went to the server (else: empty) */
+    bool failed;      /* the statement failed: the error is in err; close stmt, report */
+    bool fail_lost;   /* ... and the connection with it */
+    bool dirty;       /* the session holds state a reset must clear */
+    bool reset_full;  /* the reset clears the session whatever was seen (reset_always) */
+    uint64_t ping_ms; /* the ping's timeout, for its message */
+    bool tx_pending;  /* a SET TRANSACTION waits for the next transaction: only a rollback
+                         or a reset clears it, and the server does not flag it */
 
     txs_my_result_t own;      /* the set-up statement's, ignored */
     txs_my_result_t *results; /* results[0..n) of the op */

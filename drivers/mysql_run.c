@@ -96,6 +96,8 @@ int txs_my_run_cont(txs_dconn_t *c, int events)
         return mysql_rollback_cont(&c->ret_bool, c->my, events);
     case CALL_RESET:
         return mysql_reset_connection_cont(&c->ret_int, c->my, events);
+    case CALL_PING:
+        return mysql_ping_cont(&c->ret_int, c->my, events);
     default:
         return 0;
     }
@@ -432,6 +434,17 @@ static int after(txs_dconn_t *c, my_call_t done)
         if (c->ret_int)
             return fail(c, false);
         return start_setup(c);
+    case CALL_PING:
+        uv_timer_stop(&c->timer); /* the ping's deadline */
+        if (c->ret_int) {
+            take_error(c, false);
+            if (c->fail_lost) {
+                txs_my_conn_lost(c, false);
+                return -1;
+            }
+        }
+        txs_my_conn_finish(c, TXS_DRV_OK); /* the server answered, if with an error */
+        return -1;
     default:
         return -1;
     }
@@ -460,12 +473,16 @@ int txs_my_run_start(txs_dconn_t *c)
 {
     if (c->op == OP_RESET) {
         c->tx_pending = false; /* either call clears it; if it fails, c is closed */
-        if (c->dirty) {
+        if (c->dirty || c->reset_full) {
             c->call = CALL_RESET;
             return mysql_reset_connection_start(&c->ret_int, c->my);
         }
         c->call = CALL_ROLLBACK;
         return mysql_rollback_start(&c->ret_bool, c->my);
+    }
+    if (c->op == OP_PING) {
+        c->call = CALL_PING;
+        return mysql_ping_start(&c->ret_int, c->my);
     }
     c->stmts = txs_stmt_copy_get(&c->held);
     return start_stmt(c);

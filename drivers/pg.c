@@ -9,7 +9,9 @@
  *   is named by its OID ("16401") until the connection is replaced.
  * - Statements go through the extended protocol, one at a time: a string of several
  *   statements is a DB_ERROR (42601). COPY FROM STDIN is refused (57014); COPY TO STDOUT
- *   returns "COPY" and its count, its data dropped. LISTEN notifications are dropped.
+ *   returns "COPY" and its count, its data dropped. LISTEN notifications are dropped
+ *   (and mark the session for a DISCARD ALL at reset, as statements that may leave state
+ *   behind do: drivers/pg_state.h; reset and ping are in drivers/pg_reset.c).
  * - run_batch() sends its statements in one pipeline (libpq pipeline mode) closed by one
  *   Sync, and collects every result before reporting. Until the Sync the server runs
  *   them in one implicit transaction (unless they BEGIN one themselves): if one fails,
@@ -21,94 +23,19 @@
  * - cancel() sends PQcancel from the thread pool and asks again, less and less often,
  *   while the statement (or batch) runs: a backend still reading the statement ignores
  *   a request. Nothing else is sent on the connection while a request is under way. */
-#include <libpq-fe.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/log.h"
-#include "drivers/driver.h"
+#include "drivers/pg_conn.h"
 #include "drivers/pg_options.h"
+#include "drivers/pg_state.h"
 #include "drivers/pg_tx.h"
-#include "drivers/pg_types.h"
-#include "drivers/stmt_copy.h"
 #include "protocol/errors.h"
 #include "protocol/sqlclass.h"
 
 #define PG_MAX_PARAMS 65535 /* the protocol counts parameters in 16 bits */
-
-typedef enum pg_state {
-    PG_CONNECTING,    /* PQconnectPoll steps; the timer limits them */
-    PG_LOADING_TYPES, /* connected; the user types are being read; the timer still runs */
-    PG_IDLE,          /* nothing runs; the poll waits for readable (death, notices) */
-    PG_RUNNING,       /* a statement or a batch was sent: flush it, collect the results */
-    PG_QUEUED,        /* run() or run_batch() came while a cancel request was under way:
-                         the statements wait in `held` and are sent when it is done */
-    PG_REPORTING,     /* the op's callback is due on the next loop turn (timer at 0) */
-    PG_DEAD,          /* lost, or never connected: only close() */
-    PG_CLOSING,       /* close() was called: waiting for the handles and the cancel work */
-} pg_state_t;
-
-struct txs_dconn {
-    uv_loop_t *loop;
-    PGconn *pg;
-    pg_state_t state;
-
-    uv_poll_t poll;
-    int poll_fd;         /* the socket `poll` was made for; -1: poll not initialized */
-    int poll_events;     /* what poll is started for (0: stopped) */
-    int poll_want;       /* while poll closes to be remade: what to start it for then */
-    bool poll_reopening; /* poll is closing; its close callback remakes it on PQsocket */
-    bool flushing;       /* PQflush said 1: there is more to send, wait writable too */
-    bool copy_out;       /* a COPY TO STDOUT is being drained (its data dropped) */
-    uv_timer_t timer;    /* the connect timeout, and callbacks deferred to the next turn */
-    uint64_t timeout_ms;
-
-    txs_drv_cb op_cb; /* connect's or run's callback */
-    void *op_arg;
-    txs_drv_cb watch_cb;
-    void *watch_arg;
-    txs_drv_status_t deferred; /* what the op reports in PG_REPORTING */
-    bool lost_reported;        /* a LOST went to a callback: run() is refused from now on */
-
-    PGresult *result;  /* the result of the statement that just ran */
-    PGresult *err_res; /* after DB_ERROR: last_error's strings point into it */
-    txs_error_info_t err;
-    char errmsg[512];    /* last_error's message when the driver writes it */
-    char fatal_msg[256]; /* the last FATAL the server sent while idle: why it hung up */
-
-    /* run_batch(): each statement's last result, kept until the callback returns. The
-     * array is reused from batch to batch. */
-    bool is_batch;   /* the current (or just reported) op is a batch */
-    PGresult **bres; /* bres[0..batch_n) */
-    int bres_cap;
-    int batch_n;        /* statements in the batch */
-    int batch_cur;      /* the statement whose results come next */
-    bool batch_cur_has; /* batch_cur gave a result: the next NULL from libpq ends it */
-    int batch_fail;     /* the first statement that failed, -1: none */
-
-    txs_pg_typemap_t types;
-    txs_buf_t scratch; /* encode_result's bytea decoding */
-
-    /* cancel: the blocking PQcancel runs on the threadpool */
-    uv_work_t work;
-    PGcancel *cancel_obj;
-    bool cancel_busy;         /* work queued and its after_work not run yet */
-    bool cancel_again;        /* cancel() came for the statement waiting in the queue */
-    bool cancel_wanted;       /* cancel() came for the running statement: ask until it ends */
-    unsigned cancel_retry_ms; /* the next pause before asking again */
-    bool cancel_ok;           /* written by the worker thread */
-    char cancel_err[256];
-
-    /* The statements waiting in PG_QUEUED. */
-    txs_stmt_copy_t held;
-    bool held_batch; /* they came from run_batch() (else from run(): one) */
-
-    int pending; /* close: callbacks (handles, cancel work) still to come */
-    txs_drv_closed_cb closed_cb;
-    void *closed_arg;
-};
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
@@ -125,7 +52,7 @@ static const char *set_errmsg(txs_dconn_t *c, const char *msg)
     return c->errmsg;
 }
 
-static void set_proxy_error(txs_dconn_t *c, const char *code, const char *msg)
+void txs_pg_conn_set_error(txs_dconn_t *c, const char *code, const char *msg)
 {
     memset(&c->err, 0, sizeof c->err);
     c->err.code = code;
@@ -209,7 +136,7 @@ static void close_done(txs_dconn_t *c);
 
 /* Report an op's failure: the connection is unusable (08001 while connecting, else
  * 08006). to_watch: the death was seen while idle, so watch's callback hears it. */
-static void report_lost(txs_dconn_t *c, const char *code, const char *msg, bool to_watch)
+void txs_pg_conn_lost(txs_dconn_t *c, const char *code, const char *msg, bool to_watch)
 {
     if (strcmp(code, "08006") == 0) {
         if (c->fatal_msg[0]) {
@@ -223,7 +150,7 @@ static void report_lost(txs_dconn_t *c, const char *code, const char *msg, bool 
             msg = c->fatal_msg;
         }
     }
-    set_proxy_error(c, code, msg);
+    txs_pg_conn_set_error(c, code, msg);
     uv_timer_stop(&c->timer);
     c->cancel_wanted = false;
     arm(c, 0);
@@ -243,14 +170,14 @@ static void broken(txs_dconn_t *c, const char *msg)
     switch (c->state) {
     case PG_CONNECTING:
     case PG_LOADING_TYPES:
-        report_lost(c, "08001", msg, false);
+        txs_pg_conn_lost(c, "08001", msg, false);
         return;
     case PG_RUNNING:
     case PG_QUEUED:
-        report_lost(c, "08006", msg, false);
+        txs_pg_conn_lost(c, "08006", msg, false);
         return;
     case PG_IDLE:
-        report_lost(c, "08006", msg, true);
+        txs_pg_conn_lost(c, "08006", msg, true);
         return;
     default:
         return;
@@ -269,7 +196,7 @@ static bool go_idle(txs_dconn_t *c, const char *lost_code)
     c->copy_out = false;
     int r = arm(c, UV_READABLE);
     if (r) {
-        set_proxy_error(c, lost_code, uv_strerror(r));
+        txs_pg_conn_set_error(c, lost_code, uv_strerror(r));
         c->state = PG_DEAD;
         c->lost_reported = true;
         return false;
@@ -281,7 +208,7 @@ static void on_timer(uv_timer_t *t);
 
 /* Report `st` to the op's callback on the next loop turn: run() and connect() never
  * call back before they return. The error is already in c->err. */
-static void defer(txs_dconn_t *c, txs_drv_status_t st)
+void txs_pg_conn_defer(txs_dconn_t *c, txs_drv_status_t st)
 {
     arm(c, 0);
     c->state = PG_REPORTING;
@@ -297,6 +224,10 @@ static void on_timer(uv_timer_t *t)
     char msg[96];
     switch (c->state) {
     case PG_RUNNING:
+        if (c->pinging) {
+            txs_pg_ping_expired(c);
+            return;
+        }
         /* the statement outlived a delivered cancel request: ask again */
         if (c->cancel_wanted && !c->cancel_busy && start_cancel(c) != TXS_OK)
             txs_log_warn("pg %d: could not send a cancel request", PQbackendPID(c->pg));
@@ -305,7 +236,7 @@ static void on_timer(uv_timer_t *t)
     case PG_LOADING_TYPES:
         snprintf(msg, sizeof msg, "could not connect to server within %llu ms",
                  (unsigned long long)c->timeout_ms);
-        report_lost(c, "08001", msg, false);
+        txs_pg_conn_lost(c, "08001", msg, false);
         return;
     case PG_REPORTING: {
         txs_drv_status_t st = c->deferred;
@@ -330,10 +261,15 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
+void txs_pg_conn_timer(txs_dconn_t *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
 /* ---- sending and collecting ---- */
 
 /* Push out what libpq holds and wait for the answer (and writable while more is to go). */
-static int flush_and_arm(txs_dconn_t *c)
+int txs_pg_conn_flush(txs_dconn_t *c)
 {
     int r = PQflush(c->pg);
     if (r < 0)
@@ -349,7 +285,7 @@ static int send_stmt(txs_dconn_t *c, const char *sql, int nparams, const char *c
     if (!PQsendQueryParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0))
         return -1;
     c->state = PG_RUNNING;
-    return flush_and_arm(c);
+    return txs_pg_conn_flush(c);
 }
 
 /* Send n statements in one pipeline closed by a Sync: the server runs them in order and
@@ -365,7 +301,7 @@ static int send_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n)
     if (!PQpipelineSync(c->pg))
         return -1;
     c->state = PG_RUNNING;
-    return flush_and_arm(c);
+    return txs_pg_conn_flush(c);
 }
 
 enum drain_result { DRAIN_WAIT, DRAIN_DONE, DRAIN_BROKEN };
@@ -438,7 +374,7 @@ static enum drain_result drain(txs_dconn_t *c)
              * draining, or PQgetResult would return this result forever. */
             PQclear(res);
             if (PQputCopyEnd(c->pg, "COPY FROM STDIN is not supported through txscope") < 0 ||
-                flush_and_arm(c) < 0) {
+                txs_pg_conn_flush(c) < 0) {
                 broken(c, PQerrorMessage(c->pg));
                 return DRAIN_BROKEN;
             }
@@ -548,6 +484,7 @@ static void types_loaded(txs_dconn_t *c)
         PQclear(res);
     }
     uv_timer_stop(&c->timer);
+    txs_pg_params_keep(c);
     if (!go_idle(c, "08001")) {
         c->op_cb(c, TXS_DRV_LOST, c->op_arg);
         return;
@@ -647,12 +584,15 @@ static void statement_done(txs_dconn_t *c)
     }
 }
 
-/* LISTEN notifications have no place in the protocol: drop them, or libpq keeps them. */
+/* LISTEN notifications have no place in the protocol: drop them, or libpq keeps them.
+ * One means the session listens: the next user must not. */
 static void drop_notifies(txs_dconn_t *c)
 {
     PGnotify *n;
-    while ((n = PQnotifies(c->pg)) != NULL)
+    while ((n = PQnotifies(c->pg)) != NULL) {
         PQfreemem(n);
+        c->dirty = true;
+    }
 }
 
 /* The socket is ready while a statement (or the types query) runs. */
@@ -724,7 +664,7 @@ static void connected(txs_dconn_t *c)
         return;
     }
     c->state = PG_LOADING_TYPES;
-    if (flush_and_arm(c) < 0)
+    if (txs_pg_conn_flush(c) < 0)
         broken(c, PQerrorMessage(c->pg));
 }
 
@@ -823,15 +763,15 @@ static int pg_connect(uv_loop_t *loop, const char *dsn, uint64_t timeout_ms, txs
     *out = c;
 
     if (PQstatus(c->pg) == CONNECTION_BAD) { /* a bad dsn, most likely */
-        set_proxy_error(c, "08001", PQerrorMessage(c->pg));
-        defer(c, TXS_DRV_LOST);
+        txs_pg_conn_set_error(c, "08001", PQerrorMessage(c->pg));
+        txs_pg_conn_defer(c, TXS_DRV_LOST);
         return TXS_OK;
     }
     /* Before the first PQconnectPoll, wait as if it had said WRITING. */
     int r = arm(c, UV_WRITABLE);
     if (r) {
-        set_proxy_error(c, "08001", uv_strerror(r));
-        defer(c, TXS_DRV_LOST);
+        txs_pg_conn_set_error(c, "08001", uv_strerror(r));
+        txs_pg_conn_defer(c, TXS_DRV_LOST);
         return TXS_OK;
     }
     if (timeout_ms > 0)
@@ -901,7 +841,7 @@ static void on_cancel_done(uv_work_t *w, int status)
     if (c->state != PG_QUEUED)
         return;
     if (send_queued(c) < 0) {
-        report_lost(c, "08006", PQerrorMessage(c->pg), false);
+        txs_pg_conn_lost(c, "08006", PQerrorMessage(c->pg), false);
         return;
     }
     if (c->cancel_again) {
@@ -937,7 +877,7 @@ static int start_cancel(txs_dconn_t *c)
 
 /* The start of run() and run_batch(): false when the op ends here, with *rc to return
  * (and cb due on the next turn if *rc is TXS_OK). */
-static bool begin_op(txs_dconn_t *c, txs_drv_cb cb, void *arg, bool batch, int *rc)
+bool txs_pg_conn_begin_op(txs_dconn_t *c, txs_drv_cb cb, void *arg, bool batch, int *rc)
 {
     *rc = TXS_OK;
     if (c->state == PG_DEAD) {
@@ -948,7 +888,7 @@ static bool begin_op(txs_dconn_t *c, txs_drv_cb cb, void *arg, bool batch, int *
         /* It died while idle and unwatched: say so now, through cb. */
         c->op_cb = cb;
         c->op_arg = arg;
-        defer(c, TXS_DRV_LOST);
+        txs_pg_conn_defer(c, TXS_DRV_LOST);
         return false;
     }
     if (c->state != PG_IDLE) {
@@ -962,15 +902,15 @@ static bool begin_op(txs_dconn_t *c, txs_drv_cb cb, void *arg, bool batch, int *
     return true;
 }
 
-static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
+int txs_pg_conn_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
 {
     int rc;
-    if (!begin_op(c, cb, arg, false, &rc))
+    if (!txs_pg_conn_begin_op(c, cb, arg, false, &rc))
         return rc;
     const char *code, *why = check_stmt(stmt, &code);
     if (why) {
-        set_proxy_error(c, code, why);
-        defer(c, TXS_DRV_DB_ERROR);
+        txs_pg_conn_set_error(c, code, why);
+        txs_pg_conn_defer(c, TXS_DRV_DB_ERROR);
         return TXS_OK;
     }
     if (c->cancel_busy) {
@@ -979,10 +919,19 @@ static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *a
     }
     /* stmt->sql is NUL-terminated at sql_len, as the request decoder's strings are. */
     if (send_stmt(c, stmt->sql, stmt->nparams, stmt->values) < 0) {
-        set_proxy_error(c, "08006", PQerrorMessage(c->pg));
-        defer(c, TXS_DRV_LOST);
+        txs_pg_conn_set_error(c, "08006", PQerrorMessage(c->pg));
+        txs_pg_conn_defer(c, TXS_DRV_LOST);
     }
     return TXS_OK;
+}
+
+/* What the statement may leave behind is seen before it is sent (even if it fails:
+ * a cancelled or failed statement may have done part of its work). */
+static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *arg)
+{
+    if (txs_pg_changes_session(stmt->sql, stmt->sql_len))
+        c->dirty = true;
+    return txs_pg_conn_run(c, stmt, cb, arg);
 }
 
 static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_cb cb, void *arg)
@@ -990,7 +939,7 @@ static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
     if (n < 0 || (n > 0 && !stmts))
         return TXS_EINVAL;
     int rc;
-    if (!begin_op(c, cb, arg, true, &rc))
+    if (!txs_pg_conn_begin_op(c, cb, arg, true, &rc))
         return rc;
     for (int k = 0; k < n; k++) {
         const char *code, *why = check_stmt(&stmts[k], &code);
@@ -999,17 +948,19 @@ static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
             why = "COPY FROM STDIN is not supported in a batch";
         }
         if (why) {
-            set_proxy_error(c, code, why);
+            txs_pg_conn_set_error(c, code, why);
             c->err.has_index = true;
             c->err.index = k;
-            defer(c, TXS_DRV_DB_ERROR);
+            txs_pg_conn_defer(c, TXS_DRV_DB_ERROR);
             return TXS_OK;
         }
     }
     if (n == 0) {
-        defer(c, TXS_DRV_OK); /* nothing to send; encode_result has no index */
+        txs_pg_conn_defer(c, TXS_DRV_OK); /* nothing to send; encode_result has no index */
         return TXS_OK;
     }
+    for (int k = 0; k < n && !c->dirty; k++)
+        c->dirty = txs_pg_changes_session(stmts[k].sql, stmts[k].sql_len);
     if (n > c->bres_cap) {
         c->bres = txs_xrealloc(c->bres, (size_t)n * sizeof *c->bres);
         memset(c->bres + c->bres_cap, 0, (size_t)(n - c->bres_cap) * sizeof *c->bres);
@@ -1024,8 +975,8 @@ static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
         return TXS_OK;
     }
     if (send_batch(c, stmts, n) < 0) {
-        set_proxy_error(c, "08006", PQerrorMessage(c->pg));
-        defer(c, TXS_DRV_LOST);
+        txs_pg_conn_set_error(c, "08006", PQerrorMessage(c->pg));
+        txs_pg_conn_defer(c, TXS_DRV_LOST);
     }
     return TXS_OK;
 }
@@ -1036,7 +987,7 @@ static int pg_cancel(txs_dconn_t *c)
         c->cancel_again = true; /* cancel it once it is sent */
         return TXS_OK;
     }
-    if (c->state != PG_RUNNING || c->cancel_wanted)
+    if (c->state != PG_RUNNING || c->cancel_wanted || c->pinging)
         return TXS_OK; /* nothing runs, or this statement is being cancelled already */
     c->cancel_wanted = true;
     c->cancel_retry_ms = 250;
@@ -1074,7 +1025,7 @@ static void pg_last_error(txs_dconn_t *c, txs_error_info_t *out)
     *out = c->err;
 }
 
-static txs_drv_txstatus_t pg_tx_status(txs_dconn_t *c)
+txs_drv_txstatus_t txs_pg_tx_status(txs_dconn_t *c)
 {
     switch (c->state) {
     case PG_IDLE:
@@ -1098,19 +1049,6 @@ static txs_drv_txstatus_t pg_tx_status(txs_dconn_t *c)
     default:
         return TXS_DRV_TX_UNKNOWN;
     }
-}
-
-/* Only the transaction is undone: session state (SET, LISTEN, advisory locks) is not
- * tracked yet. */
-static int pg_reset(txs_dconn_t *c, txs_drv_cb cb, void *arg)
-{
-    static const txs_stmt_t rollback = {.sql = "ROLLBACK", .sql_len = 8};
-    txs_drv_txstatus_t st = pg_tx_status(c);
-    if (st == TXS_DRV_TX_IDLE)
-        return 1;
-    if (st == TXS_DRV_TX_INTRANS || st == TXS_DRV_TX_INERROR)
-        return pg_run(c, &rollback, cb, arg);
-    return TXS_ESTATE;
 }
 
 static void pg_watch(txs_dconn_t *c, txs_drv_cb cb, void *arg)
@@ -1168,6 +1106,7 @@ static void pg_close(txs_dconn_t *c, txs_drv_closed_cb closed_cb, void *arg)
     clear_op(c);
     txs_pg_typemap_free(&c->types);
     txs_buf_free(&c->scratch);
+    txs_buf_free(&c->params0);
     txs_stmt_copy_free(&c->held);
     free(c->bres);
     c->bres = NULL;
@@ -1188,10 +1127,11 @@ const txs_driver_t txs_driver_pg = {
     .encode_result = pg_encode_result,
     .quote_ident = txs_pg_quote_ident,
     .begin_sql = txs_pg_begin_sql,
-    .reset = pg_reset,
+    .reset = txs_pg_reset,
+    .ping = txs_pg_ping,
     .last_error = pg_last_error,
     .cancel = pg_cancel,
-    .tx_status = pg_tx_status,
+    .tx_status = txs_pg_tx_status,
     .watch = pg_watch,
     .close = pg_close,
     .backend_pid = pg_backend_pid,

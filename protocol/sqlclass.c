@@ -41,30 +41,24 @@ static void skip_to_eol(lexer_t *lx)
         lx->pos++;
 }
 
-/* Past the block comment that opens at pos; an unclosed one runs to the end. */
-static void skip_block_comment(lexer_t *lx)
+size_t txs_sql_block_comment_end(const char *s, size_t len, size_t pos, bool nested)
 {
     int depth = 0;
-    while (lx->pos < lx->len) {
-        if (at(lx, 0, '/') && at(lx, 1, '*')) {
+    while (pos < len) {
+        bool opens = pos + 1 < len && s[pos] == '/' && s[pos + 1] == '*';
+        bool closes = pos + 1 < len && s[pos] == '*' && s[pos + 1] == '/';
+        if (opens && (nested || depth == 0)) {
             depth++;
-            lx->pos += 2;
-            if (lx->mysql)
-                break; /* MySQL: the first close ends it, found below */
-        } else if (at(lx, 0, '*') && at(lx, 1, '/')) {
-            depth--;
-            lx->pos += 2;
-            if (depth == 0)
-                return;
+            pos += 2;
+        } else if (closes) {
+            pos += 2;
+            if (--depth == 0)
+                return pos;
         } else {
-            lx->pos++;
+            pos++;
         }
     }
-    if (lx->mysql) {
-        while (lx->pos < lx->len && !(at(lx, 0, '*') && at(lx, 1, '/')))
-            lx->pos++;
-        lx->pos = lx->pos < lx->len ? lx->pos + 2 : lx->len;
-    }
+    return len;
 }
 
 static void skip_space(lexer_t *lx)
@@ -86,7 +80,7 @@ static void skip_space(lexer_t *lx)
                     lx->pos++;
                 lx->in_exec_comment = true;
             } else {
-                skip_block_comment(lx);
+                lx->pos = txs_sql_block_comment_end(lx->s, lx->len, lx->pos, !lx->mysql);
             }
         } else if (c == '*' && at(lx, 1, '/') && lx->in_exec_comment) {
             lx->pos += 2;

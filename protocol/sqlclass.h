@@ -28,4 +28,9 @@ bool txs_sql_is_copy_from_stdin(const char *sql, size_t len);
  * first word ("CREATE") or NULL. */
 bool txs_sql_commits_implicitly(const char *sql, size_t len, const char **what);
 
+/* Where the block comment that opens at sql[pos] ends: just past its close, or len when
+ * it is not closed. `nested`: PostgreSQL's reading, where each inner opener
+ * needs a close of its own; else MySQL's, where the first close ends it. */
+size_t txs_sql_block_comment_end(const char *sql, size_t len, size_t pos, bool nested);
+
 #endif

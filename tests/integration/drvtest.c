@@ -3,7 +3,10 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
+#include <signal.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +167,7 @@ void drvtest_on_reset(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     t->tx = t->drv->tx_status(c);
     if (st != TXS_DRV_OK)
         save_error(t);
+    t->done_at = drvtest_now_ms();
     t->done++;
 }
 
@@ -281,6 +285,54 @@ void drvtest_close(drvtest_t *t)
     txs_buf_free(&t->out);
 }
 
+/* ---- the server side of a connection ---- */
+
+void drvtest_kill(const txs_driver_t *drv, int pid)
+{
+    if (drv == &txs_driver_mysql)
+        txs_mysqltest_kill(pid);
+    else
+        txs_pgtest_terminate(pid);
+}
+
+/* Whether the server no longer lists the connection: asked on the side connection of
+ * its backend (one of the two is NULL). */
+static bool gone(PGconn *pg, MYSQL *my, int pid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             my ? "select count(*) from information_schema.processlist where id = %d"
+                : "select count(*) from pg_stat_activity where pid = %d",
+             pid);
+    char *n = my ? txs_mysqltest_value(my, sql) : txs_pgtest_value(pg, sql);
+    bool none = strcmp(n, "0") == 0;
+    free(n);
+    return none;
+}
+
+void drvtest_kill_and_wait(const txs_driver_t *drv, int pid)
+{
+    PGconn *pg = NULL;
+    MYSQL *my = NULL;
+    if (drv == &txs_driver_mysql) {
+        txs_mysqltest_kill(pid);
+        my = txs_mysqltest_side();
+    } else {
+        pg = txs_pgtest_pg();
+        char sql[96];
+        snprintf(sql, sizeof sql, "select pg_terminate_backend(%d)", pid);
+        free(txs_pgtest_value(pg, sql)); /* false when it has ended already */
+    }
+    for (int64_t end = drvtest_now_ms() + DRVTEST_WAIT_MS; !gone(pg, my, pid);) {
+        ck_assert_msg(drvtest_now_ms() < end, "connection %d never went away", pid);
+        usleep(10 * 1000);
+    }
+    if (my)
+        mysql_close(my);
+    else
+        PQfinish(pg);
+}
+
 /* ---- statements ---- */
 
 txs_stmt_t drvtest_stmt(const char *sql, int n, const char *const *vals, int *lens)
@@ -377,14 +429,34 @@ txs_drv_status_t drvtest_batch(drvtest_t *t, const char *const *sqls, int n)
     return drvtest_wait(t);
 }
 
-int drvtest_reset(drvtest_t *t, txs_drv_status_t *st)
+int drvtest_reset_full(drvtest_t *t, bool full, txs_drv_status_t *st)
 {
     t->done = 0;
-    int rc = t->drv->reset(t->c, drvtest_on_reset, t);
+    int rc = t->drv->reset(t->c, full, drvtest_on_reset, t);
     ck_assert_int_eq(t->done, 0);
     if (rc == TXS_OK) {
         ck_assert_msg(drvtest_run_until(&t->loop, &t->done, DRVTEST_WAIT_MS),
                       "reset never called back");
+        ck_assert_int_eq(t->done, 1);
+        *st = t->st;
+    }
+    return rc;
+}
+
+int drvtest_reset(drvtest_t *t, txs_drv_status_t *st)
+{
+    return drvtest_reset_full(t, false, st);
+}
+
+int drvtest_ping(drvtest_t *t, uint64_t timeout_ms, txs_drv_status_t *st)
+{
+    t->done = 0;
+    int rc = t->drv->ping(t->c, timeout_ms, drvtest_on_reset, t);
+    ck_assert_int_eq(t->done, 0); /* never from inside ping() */
+    if (rc == TXS_OK) {
+        ck_assert_msg(drvtest_run_until(&t->loop, &t->done, DRVTEST_WAIT_MS + timeout_ms),
+                      "ping never called back");
+        ck_assert_int_eq(t->done, 1);
         *st = t->st;
     }
     return rc;
@@ -433,6 +505,120 @@ static void cancel_then_close(uv_timer_t *timer)
 void drvtest_cancel_after(drvtest_t *t, uint64_t ms)
 {
     drvtest_after_ms(t, ms, cancel_then_close);
+}
+
+/* ---- a server that does not answer ---- */
+
+/* Whether every thread of pid is stopped (state T or t in /proc/PID/task/TID/stat). */
+static bool all_stopped(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return false;
+    bool stopped = true;
+    struct dirent *e;
+    while (stopped && (e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat[128], line[512];
+        snprintf(stat, sizeof stat, "/proc/%d/task/%.20s/stat", pid, e->d_name);
+        FILE *f = fopen(stat, "r");
+        if (!f)
+            continue; /* the thread just ended */
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        const char *close = strrchr(line, ')'); /* after the name, which may hold spaces */
+        stopped = close && close[1] == ' ' && (close[2] == 'T' || close[2] == 't');
+    }
+    closedir(dir);
+    return stopped;
+}
+
+bool drvtest_stop_process(int pid)
+{
+    if (kill(pid, SIGSTOP) != 0)
+        return false;
+    for (int64_t end = drvtest_now_ms() + DRVTEST_WAIT_MS; drvtest_now_ms() < end;) {
+        if (all_stopped(pid))
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+/* Pass what is readable on `from` to `to`; false when from closed or failed. */
+static bool relay_pass(int from, int to)
+{
+    char buf[16384];
+    ssize_t n = recv(from, buf, sizeof buf, 0);
+    if (n <= 0)
+        return false;
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return true;
+}
+
+static void relay_main(void *arg)
+{
+    drvtest_relay_t *r = arg;
+    int client = -1, server = -1;
+    while (!atomic_load(&r->stop) && client < 0) {
+        struct pollfd p = {.fd = r->listen_fd, .events = POLLIN};
+        if (poll(&p, 1, 20) == 1)
+            client = accept(r->listen_fd, NULL, NULL);
+    }
+    if (client >= 0) {
+        server = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)r->target_port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (server < 0 || connect(server, (struct sockaddr *)&a, sizeof a) != 0)
+            atomic_store(&r->stop, true);
+    }
+    while (!atomic_load(&r->stop)) {
+        if (atomic_load(&r->frozen)) {
+            usleep(5 * 1000); /* what comes waits in the kernel, unread */
+            continue;
+        }
+        struct pollfd p[2] = {{.fd = client, .events = POLLIN}, {.fd = server, .events = POLLIN}};
+        if (poll(p, 2, 20) <= 0)
+            continue;
+        if ((p[0].revents && !relay_pass(client, server)) ||
+            (p[1].revents && !relay_pass(server, client)))
+            break;
+    }
+    if (client >= 0)
+        close(client);
+    if (server >= 0)
+        close(server);
+}
+
+void drvtest_relay_start(drvtest_relay_t *r, int target_port)
+{
+    r->listen_fd = drvtest_silent_listener(&r->port);
+    r->target_port = target_port;
+    atomic_init(&r->frozen, false);
+    atomic_init(&r->stop, false);
+    ck_assert_int_eq(uv_thread_create(&r->thread, relay_main, r), 0);
+}
+
+void drvtest_relay_freeze(drvtest_relay_t *r)
+{
+    atomic_store(&r->frozen, true);
+}
+
+void drvtest_relay_stop(drvtest_relay_t *r)
+{
+    atomic_store(&r->stop, true);
+    ck_assert_int_eq(uv_thread_join(&r->thread), 0);
+    close(r->listen_fd);
 }
 
 /* ---- ports ---- */

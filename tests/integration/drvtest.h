@@ -2,6 +2,8 @@
 #ifndef TXS_TESTS_DRVTEST_H
 #define TXS_TESTS_DRVTEST_H
 
+#include <check.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +80,14 @@ void drvtest_open(drvtest_t *t, const txs_driver_t *drv);
 /* Close, wait for closed_cb, and check the loop closes cleanly. */
 void drvtest_close(drvtest_t *t);
 
+/* ---- the server side of a connection ---- */
+
+/* End the server side of the connection pid (drv->backend_pid) from a connection of its
+ * own: pg_terminate_backend or KILL; fails the test unless the server took it. */
+void drvtest_kill(const txs_driver_t *drv, int pid);
+/* End it (PostgreSQL: if it still runs) and wait until the server no longer lists it. */
+void drvtest_kill_and_wait(const txs_driver_t *drv, int pid);
+
 /* ---- statements ---- */
 
 /* A statement with n text parameters; lens (n of them) receives their lengths. */
@@ -106,8 +116,12 @@ void drvtest_batch_start(drvtest_t *t, const txs_stmt_t *stmts, int n);
 /* A batch of statements without parameters, run and waited for. */
 txs_drv_status_t drvtest_batch(drvtest_t *t, const char *const *sqls, int n);
 
-/* reset(): 1 when clean already, else TXS_OK and the callback's status in *st. */
+/* reset(): 1 when clean already, else TXS_OK and the callback's status in *st (its
+ * error saved, done_at set). drvtest_reset is drvtest_reset_full with full false. */
 int drvtest_reset(drvtest_t *t, txs_drv_status_t *st);
+int drvtest_reset_full(drvtest_t *t, bool full, txs_drv_status_t *st);
+/* ping(): its return; when TXS_OK, the callback's status in *st (as drvtest_reset). */
+int drvtest_ping(drvtest_t *t, uint64_t timeout_ms, txs_drv_status_t *st);
 
 /* Run "select 1" with drvtest_on_then and cancel() it at once; wait for its callback,
  * which starts then_sql or then_batch: that is held back (tx_status ACTIVE) while the
@@ -120,6 +134,7 @@ void drvtest_hold_back(drvtest_t *t);
 void drvtest_on_op(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 /* run_batch's: the results of t->batch_n statements, one a line, in t->out. */
 void drvtest_on_batch(txs_dconn_t *c, txs_drv_status_t st, void *arg);
+/* reset's and ping's: status, tx_status, the error; done_at. */
 void drvtest_on_reset(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 void drvtest_on_watch(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 void drvtest_on_closed(void *arg);
@@ -131,6 +146,19 @@ void drvtest_on_encode_limits(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 /* Fails the test: for operations that close() must silence. */
 void drvtest_never(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 
+/* ---- tests both driver suites run (drvtest_ping.c) ---- */
+
+/* Adds to tc, for drv, the tests of ping that hold on both backends:
+ * ping_answers_on_a_live_connection (at once, the transaction state kept, the idle watch
+ * left on), ping_on_a_dead_connection_is_lost (08006, and refused once told), and
+ * ping_and_reset_wait_their_turn (refused while a statement runs; cancel() leaves a ping
+ * alone). */
+void drvtest_add_ping_tests(TCase *tc, const txs_driver_t *drv);
+/* After a ping with this timeout to a server that went silent, which took `took` ms: LOST
+ * when the timeout passed, and the connection refuses everything from then on. (How the
+ * server goes silent differs: each suite has that test.) */
+void drvtest_expect_ping_timed_out(drvtest_t *t, uint64_t timeout_ms, int64_t took);
+
 /* ---- timers, data the fixture ---- */
 
 /* cancel() twice (the second is harmless). */
@@ -140,6 +168,31 @@ void drvtest_after_ms(drvtest_t *t, uint64_t ms, uv_timer_cb cb);
 void drvtest_timer_free(uv_timer_t *timer);
 /* drvtest_cancel_now in ms, on a timer that closes itself. */
 void drvtest_cancel_after(drvtest_t *t, uint64_t ms);
+
+/* ---- a server that does not answer ---- */
+
+/* SIGSTOP the process (a PostgreSQL backend; the tests run as root) and wait until every
+ * thread of it has stopped: a multi-threaded process stops when one of its threads gets
+ * to handle the signal, and the others run on until then. Returns whether all stopped;
+ * never fails the test, so that the caller can SIGCONT it first. Not for the MariaDB
+ * server: runuser, its parent, stops itself when its child stops, and stays stopped. */
+bool drvtest_stop_process(int pid);
+
+/* A TCP relay on loopback, on a thread of its own, for one connection to a server on
+ * 127.0.0.1:target_port. Frozen, it stops passing bytes either way: to the client the
+ * server is silent, as one behind a dead network path is. */
+typedef struct drvtest_relay {
+    int listen_fd;
+    int port; /* where to connect */
+    int target_port;
+    uv_thread_t thread;
+    atomic_bool frozen;
+    atomic_bool stop;
+} drvtest_relay_t;
+void drvtest_relay_start(drvtest_relay_t *r, int target_port);
+void drvtest_relay_freeze(drvtest_relay_t *r);
+/* Close both ends of the connection (the server sees it go) and end the thread. */
+void drvtest_relay_stop(drvtest_relay_t *r);
 
 /* ---- ports ---- */
 

@@ -85,7 +85,7 @@ START_TEST(killed_client_sleep_is_killed_and_nothing_left_open)
         char b = ok ? 'y' : 'n';
         ssize_t w = write(fds[1], &b, 1);
         (void)w;
-        r = query(c, "k", "select sleep(10)"); /* killed before it returns */
+        r = query(c, "k", "select sleep(10) as killed_client"); /* killed before it returns */
         _exit(0);
     }
     close(fds[1]);
@@ -94,7 +94,7 @@ START_TEST(killed_client_sleep_is_killed_and_nothing_left_open)
     ck_assert_int_eq(b, 'y');
     close(fds[0]);
     const char *running = "select count(*) from information_schema.processlist where "
-                          "info like 'select sleep(10)%'";
+                          "info like 'select sleep(10) as killed_client%'";
     long long t0 = th_now_ms();
     while (th_side_long(side, "%s", running) == 0) {
         ck_assert_msg(th_now_ms() - t0 < T_TIMEOUT, "the sleep never started");

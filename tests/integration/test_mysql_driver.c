@@ -127,7 +127,7 @@ START_TEST(connect_refused_is_lost_08001)
     txs_stmt_t s = drvtest_stmt("select 1", 0, NULL, lens);
     t.done = 0;
     ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_ELOST);
-    ck_assert_int_eq(drv->reset(t.c, drvtest_on_op, &t), TXS_ELOST);
+    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_op, &t), TXS_ELOST);
     drvtest_close(&t);
     ck_assert_int_eq(t.done, 0);
 }

@@ -385,7 +385,7 @@ START_TEST(batch_runs_in_order_and_encodes_each_result)
     ck_assert_int_eq(drv->run_batch(t.c, s, 3, drvtest_on_batch, &t),
                      TXS_ESTATE); /* one at a time */
     ck_assert_int_eq(drv->run(t.c, &s[2], drvtest_on_op, &t), TXS_ESTATE);
-    ck_assert_int_eq(drv->reset(t.c, drvtest_on_op, &t), TXS_ESTATE);
+    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_op, &t), TXS_ESTATE);
     ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_OK);
     ck_assert_int_eq(t.enc_rc, TXS_OK);
     ck_assert_str_eq(drvtest_out(&t),
@@ -622,7 +622,7 @@ START_TEST(reset_rolls_back_or_clears_the_session)
 
     /* while something runs: refused */
     drvtest_start(&t, "select sleep(0.2)", 0, NULL);
-    ck_assert_int_eq(drv->reset(t.c, drvtest_on_reset, &t), TXS_ESTATE);
+    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_reset, &t), TXS_ESTATE);
     drvtest_wait(&t);
     drvtest_ok(&t, txs_mysqltest_own("drop procedure mdrv_noop"));
 
@@ -633,7 +633,7 @@ START_TEST(reset_rolls_back_or_clears_the_session)
 
     /* another default database (USE): a reset would keep it, so the connection must go */
     drvtest_ok(&t, "use mysql");
-    ck_assert_int_eq(drv->reset(t.c, drvtest_on_reset, &t), TXS_ESTATE);
+    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_reset, &t), TXS_ESTATE);
     drvtest_close(&t);
     txs_mysqltest_exec(side, txs_mysqltest_own("drop table mdrv_r"));
     mysql_close(side);

@@ -67,6 +67,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     txs_client_t *c = st->data;
     if (c->lingering && nread > 0)
         return; /* discarded: the connection is being closed */
+    if (nread > 0)
+        c->last_activity = uv_now(c->server->loop);
     if (nread > 0 && buf->base == c->server->read_buf) {
         size_t scanned = 0;
         size_t n = parse_lines(c, buf->base, (size_t)nread, &scanned);
@@ -296,6 +298,10 @@ static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t 
         const char *line = data + pos;
         pos += (size_t)n;
         handle_line(c, line, line_len);
+        if (!c->logged_in && c->authenticated) {
+            c->logged_in = true; /* a line read; with tokens, a hello that passed */
+            txs_client_timer_logged_in(c);
+        }
     }
     return pos;
 }
@@ -315,6 +321,7 @@ static void process_input(txs_client_t *c)
 void txs_client_request_done(txs_client_t *c)
 {
     c->pending--;
+    c->last_activity = uv_now(c->server->loop);
     /* Input left waiting on the pipeline limit is parsed before the loop sleeps. */
     txs_server_want_flush(c->server, c);
 }
@@ -443,6 +450,7 @@ void txs_client_close(txs_client_t *c, const char *why)
                  (unsigned long long)c->id, c->peer, why, c->nsessions);
     c->refs++; /* hold the client while sessions let go below */
     uv_close(&c->sock.handle, on_handle_closed);
+    txs_client_timer_stop(c);
     if (c->linger_timer) {
         uv_close((uv_handle_t *)c->linger_timer, on_linger_timer_closed);
         c->linger_timer = NULL;
@@ -510,6 +518,7 @@ void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
         snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     }
     txs_log_info("client %llu %s: connected", (unsigned long long)c->id, c->peer);
+    txs_client_timer_start(c);
     if (srv->nactive > srv->conf->max_clients) {
         write_error(c, NULL, 0, TXS_SQLSTATE_TOO_MANY, false,
                     "too many client connections (max_clients = %d)", srv->conf->max_clients);

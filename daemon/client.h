@@ -45,6 +45,12 @@ typedef struct txs_client {
     uv_shutdown_t shutdown_req;
     uv_timer_t *linger_timer; /* allocated only while lingering */
 
+    /* client_login_timeout and client_idle_timeout (client_timeout.c) */
+    uv_timer_t *timer;      /* allocated while one of them may still fire */
+    uint64_t accepted_at;   /* uv_now() ms */
+    uint64_t last_activity; /* a read, or a reply done */
+    bool logged_in;         /* hello done (with tokens), or a first line read (without) */
+
     txs_buf_t in;      /* unparsed input left over from a read; empty (unallocated) when
                           nothing waits, since reads go to the server's shared buffer */
     size_t in_scanned; /* bytes of `in` known to hold no newline */
@@ -80,5 +86,11 @@ void txs_client_session_freed(txs_client_t *c, txs_session_t *s);
 /* max_result_bytes and friends, from the server's config. */
 size_t txs_client_max_result(const txs_client_t *c);
 struct txs_pool *txs_client_find_pool(txs_client_t *c, const char *name);
+
+/* client_timeout.c: arm at accept; stop when the client closes. */
+void txs_client_timer_start(txs_client_t *c);
+/* The client just logged in: its clock switches to client_idle_timeout. */
+void txs_client_timer_logged_in(txs_client_t *c);
+void txs_client_timer_stop(txs_client_t *c);
 
 #endif

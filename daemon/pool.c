@@ -1,31 +1,24 @@
-/* pool.c - backend connections of one [db.*]: open lazily up to pool_size, hand out
- * in FIFO order of waiters, take back only clean ones, close old or broken ones. */
+/* pool.c - backend connections of one [db.*]: opened for waiters up to pool_size +
+ * max_overflow and kept warm down to min_idle, handed out in FIFO order of waiters
+ * (pinged first when idle long), taken back only clean, closed when old, surplus or
+ * broken; one connect at a time while the database is down.
+ *
+ *   CONNECTING --ok--> IDLE <--> PINGING --alive--> LINKED --release--> RESETTING --> IDLE
+ *        |              |           |                 |                     |
+ *        +---failed-----+---lost----+--dead-----------+--discard/broken-----+--> CLOSING
+ *
+ * Every backend sits in pool->all and in exactly one state, and only set_state() moves
+ * it (keeping the idle list and the count per state), so the counts always add up. */
 #include "daemon/pool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/log.h"
+#include "daemon/pool_int.h"
 #include "protocol/errors.h"
 #include "protocol/sqlstate.h"
-
-struct txs_pool {
-    uv_loop_t *loop;
-    const txs_db_conf_t *conf;
-    const txs_driver_t *drv;
-    txs_backend_t *all;  /* every connection that is not yet closed */
-    txs_backend_t *idle; /* clean, unlinked, watched */
-    txs_pool_waiter_t *wait_head, *wait_tail;
-    uv_timer_t wait_timer; /* armed for the head waiter's deadline */
-    int total, nidle, nlinked, nconnecting, nwaiters;
-    uint64_t next_id, opened, closed;
-    bool shutting_down;
-    void (*shutdown_done)(void *arg);
-    void *shutdown_arg;
-};
-
-static void pump(txs_pool_t *p);
-static void on_wait_timeout(uv_timer_t *t);
 
 const char *txs_pool_name(const txs_pool_t *p)
 {
@@ -51,13 +44,11 @@ txs_pool_t *txs_pool_create(uv_loop_t *loop, const txs_db_conf_t *conf)
     p->loop = loop;
     p->conf = conf;
     p->drv = drv;
-    uv_timer_init(loop, &p->wait_timer);
-    p->wait_timer.data = p;
-    uv_unref((uv_handle_t *)&p->wait_timer);
+    txs_pool_janitor_init(p);
     return p;
 }
 
-/* ---- lists ---- */
+/* ---- lists and states ---- */
 
 static void idle_push(txs_pool_t *p, txs_backend_t *b)
 {
@@ -65,8 +56,9 @@ static void idle_push(txs_pool_t *p, txs_backend_t *b)
     b->idle_next = p->idle;
     if (p->idle)
         p->idle->idle_prev = b;
+    else
+        p->idle_tail = b;
     p->idle = b;
-    p->nidle++;
 }
 
 static void idle_remove(txs_pool_t *p, txs_backend_t *b)
@@ -77,8 +69,43 @@ static void idle_remove(txs_pool_t *p, txs_backend_t *b)
         p->idle = b->idle_next;
     if (b->idle_next)
         b->idle_next->idle_prev = b->idle_prev;
+    else
+        p->idle_tail = b->idle_prev;
     b->idle_prev = b->idle_next = NULL;
-    p->nidle--;
+}
+
+/* Sorted by recycle_at; a new connection is usually due last, so the walk from the
+ * tail is short. */
+static void age_insert(txs_pool_t *p, txs_backend_t *b)
+{
+    txs_backend_t *after = p->age_tail;
+    while (after && after->recycle_at > b->recycle_at)
+        after = after->age_prev;
+    b->age_prev = after;
+    b->age_next = after ? after->age_next : p->age;
+    if (b->age_next)
+        b->age_next->age_prev = b;
+    else
+        p->age_tail = b;
+    if (after)
+        after->age_next = b;
+    else
+        p->age = b;
+}
+
+static void age_remove(txs_pool_t *p, txs_backend_t *b)
+{
+    if (p->age != b && !b->age_prev)
+        return; /* not in the list */
+    if (b->age_prev)
+        b->age_prev->age_next = b->age_next;
+    else
+        p->age = b->age_next;
+    if (b->age_next)
+        b->age_next->age_prev = b->age_prev;
+    else
+        p->age_tail = b->age_prev;
+    b->age_prev = b->age_next = NULL;
 }
 
 static void all_remove(txs_pool_t *p, txs_backend_t *b)
@@ -91,18 +118,45 @@ static void all_remove(txs_pool_t *p, txs_backend_t *b)
         b->next->prev = b->prev;
 }
 
-static void arm_wait_timer(txs_pool_t *p)
+/* The one way a backend changes state: the idle list and the counts follow. */
+static void set_state(txs_backend_t *b, txs_backend_state_t st)
 {
-    if (!p->wait_head) {
-        uv_timer_stop(&p->wait_timer);
-        return;
-    }
-    uint64_t now = uv_now(p->loop);
-    uint64_t due = p->wait_head->deadline > now ? p->wait_head->deadline - now : 0;
-    uv_timer_start(&p->wait_timer, on_wait_timeout, due, 0);
+    txs_pool_t *p = b->pool;
+    if (b->state == TXS_BACKEND_IDLE)
+        idle_remove(p, b);
+    p->nstate[b->state]--;
+    b->state = st;
+    p->nstate[st]++;
+    if (st == TXS_BACKEND_IDLE)
+        idle_push(p, b);
 }
 
-static txs_pool_waiter_t *waiter_pop(txs_pool_t *p)
+/* ---- waiters ---- */
+
+static void waiter_push(txs_pool_t *p, txs_pool_waiter_t *w, bool front)
+{
+    w->queued = true;
+    if (front) {
+        w->prev = NULL;
+        w->next = p->wait_head;
+        if (p->wait_head)
+            p->wait_head->prev = w;
+        else
+            p->wait_tail = w;
+        p->wait_head = w;
+    } else {
+        w->next = NULL;
+        w->prev = p->wait_tail;
+        if (p->wait_tail)
+            p->wait_tail->next = w;
+        else
+            p->wait_head = w;
+        p->wait_tail = w;
+    }
+    p->nwaiters++;
+}
+
+txs_pool_waiter_t *txs_pool_waiter_pop(txs_pool_t *p)
 {
     txs_pool_waiter_t *w = p->wait_head;
     if (!w)
@@ -118,11 +172,25 @@ static txs_pool_waiter_t *waiter_pop(txs_pool_t *p)
     return w;
 }
 
+static void ping_detach(txs_pool_t *p, txs_backend_t *b)
+{
+    txs_pool_waiter_t *w = b->ping_waiter;
+    if (!w)
+        return;
+    b->ping_waiter = NULL;
+    w->pinging = NULL;
+    p->nping_waiters--;
+}
+
 void txs_pool_cancel_wait(txs_pool_t *p, txs_pool_waiter_t *w)
 {
+    if (w->pinging) {
+        /* The ping goes on; an alive connection goes back to the idle list. */
+        ping_detach(p, w->pinging);
+        return;
+    }
     if (!w->queued)
         return;
-    bool was_head = p->wait_head == w;
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -134,11 +202,27 @@ void txs_pool_cancel_wait(txs_pool_t *p, txs_pool_waiter_t *w)
     w->next = w->prev = NULL;
     w->queued = false;
     p->nwaiters--;
-    if (was_head)
-        arm_wait_timer(p);
+    /* The janitor may wake up for this waiter's deadline: it finds nothing due. */
+}
+
+void txs_pool_fail_waiter(txs_pool_waiter_t *w, const char *code, const char *message)
+{
+    txs_error_info_t e = {.code = code, .message = message};
+    w->cb(w, NULL, &e);
 }
 
 /* ---- closing ---- */
+
+/* The waiter whose connection failed its ping keeps its place at the head of the
+ * queue; it now waits for the next idle connection or a new one, which
+ * connect_timeout bounds. */
+static void requeue_front(txs_pool_t *p, txs_pool_waiter_t *w)
+{
+    uint64_t until = uv_now(p->loop) + p->conf->connect_timeout_ms;
+    if (w->deadline < until)
+        w->deadline = until;
+    waiter_push(p, w, true);
+}
 
 static void maybe_shutdown_done(txs_pool_t *p);
 
@@ -147,34 +231,36 @@ static void on_backend_closed(void *arg)
     txs_backend_t *b = arg;
     txs_pool_t *p = b->pool;
     all_remove(p, b);
+    p->nstate[TXS_BACKEND_CLOSING]--;
     p->total--;
-    p->closed++;
+    p->counts.closed++;
+    p->counts.closed_by[b->close_reason]++;
     free(b);
     if (p->shutting_down)
         maybe_shutdown_done(p);
     else
-        pump(p); /* a slot is free: a waiter may get a new connection */
+        txs_pool_pump(p); /* a slot is free: for a waiter, or for min_idle */
 }
 
-static void backend_close(txs_backend_t *b, const char *why)
+void txs_pool_close_backend(txs_backend_t *b, txs_close_reason_t why, const char *detail)
 {
-    txs_pool_t *p = b->pool;
-    switch (b->state) {
-    case TXS_BACKEND_IDLE:
-        idle_remove(p, b);
-        break;
-    case TXS_BACKEND_CONNECTING:
-        p->nconnecting--;
-        break;
-    case TXS_BACKEND_CLOSING:
+    if (b->state == TXS_BACKEND_CLOSING)
         return;
-    case TXS_BACKEND_LINKED: /* the caller already counted it out */
-    case TXS_BACKEND_RESETTING:
-        break;
-    }
-    txs_log_info("db %s: backend %llu closing: %s", p->conf->name, (unsigned long long)b->id, why);
-    b->state = TXS_BACKEND_CLOSING;
+    txs_pool_t *p = b->pool;
+    /* While down, only the first failed connect is worth a line at info. */
+    txs_log_level_t level =
+        why == TXS_CLOSE_CONNECT_FAILED && p->down ? TXS_LOG_DEBUG : TXS_LOG_INFO;
+    txs_log(level, "db %s: backend %llu closing: %s%s%s%s", p->conf->name,
+            (unsigned long long)b->id, txs_close_reason_name(why), detail ? " (" : "",
+            detail ? detail : "", detail ? ")" : "");
+    b->close_reason = (int)why;
+    txs_pool_waiter_t *w = b->ping_waiter;
+    ping_detach(p, b);
+    age_remove(p, b);
+    set_state(b, TXS_BACKEND_CLOSING);
     p->drv->close(b->dconn, on_backend_closed, b);
+    if (w)
+        requeue_front(p, w); /* its connection failed the ping: the next one is for w */
 }
 
 /* ---- idle ---- */
@@ -182,11 +268,11 @@ static void backend_close(txs_backend_t *b, const char *why)
 static void on_idle_lost(txs_dconn_t *c, txs_drv_status_t st, void *arg)
 {
     txs_backend_t *b = arg;
-    txs_error_info_t err;
+    txs_error_info_t err = {0};
     b->pool->drv->last_error(c, &err);
     txs_log_warn("db %s: idle backend %llu lost: %s", b->pool->conf->name,
                  (unsigned long long)b->id, err.message ? err.message : "connection closed");
-    backend_close(b, "lost while idle");
+    txs_pool_close_backend(b, TXS_CLOSE_LOST, "while idle");
 }
 
 static bool expired(const txs_backend_t *b)
@@ -194,66 +280,148 @@ static bool expired(const txs_backend_t *b)
     return b->recycle_at && uv_now(b->pool->loop) >= b->recycle_at;
 }
 
-/* A clean connection comes back: to the next waiter, or to the idle list. */
+/* A clean connection (just connected, reset, or pinged for a waiter that left) goes to
+ * the idle list, where pump hands it to the head waiter; unless it is too old, or
+ * surplus: with nobody waiting, one beyond pool_size open connections is an overflow
+ * connection (counting what is open, not what is idle, as SQLAlchemy's QueuePool). */
 static void make_idle(txs_backend_t *b)
 {
     txs_pool_t *p = b->pool;
     if (p->shutting_down) {
-        backend_close(b, "shutdown");
+        txs_pool_close_backend(b, TXS_CLOSE_SHUTDOWN, NULL);
         return;
     }
     if (expired(b)) {
-        backend_close(b, "pool_recycle");
+        txs_pool_close_backend(b, TXS_CLOSE_RECYCLE, NULL);
         return;
     }
-    b->state = TXS_BACKEND_IDLE;
-    idle_push(p, b);
+    int others_open = p->total - p->nstate[TXS_BACKEND_CLOSING] - 1;
+    if (!p->wait_head && others_open >= p->conf->pool_size) {
+        txs_pool_close_backend(b, TXS_CLOSE_OVERFLOW, NULL);
+        return;
+    }
+    b->idle_since = uv_now(p->loop);
+    set_state(b, TXS_BACKEND_IDLE);
     p->drv->watch(b->dconn, on_idle_lost, b);
-    pump(p);
+    txs_pool_pump(p);
 }
 
 static void link_backend(txs_backend_t *b)
 {
     txs_pool_t *p = b->pool;
-    idle_remove(p, b);
+    if (b->state == TXS_BACKEND_IDLE)
+        p->drv->watch(b->dconn, NULL, NULL);
+    set_state(b, TXS_BACKEND_LINKED);
+    p->counts.checkouts++;
+}
+
+/* ---- pre_ping ---- */
+
+static bool needs_ping(const txs_backend_t *b)
+{
+    const txs_pool_t *p = b->pool;
+    if (!p->conf->pre_ping || !p->drv->ping)
+        return false;
+    /* Longer than: one handed over in the loop turn it became idle (a new connection
+     * to its first waiter) is not pinged, even with pre_ping_after = 0. */
+    return uv_now(p->loop) - b->idle_since > p->conf->pre_ping_after_ms;
+}
+
+static void on_ping(txs_dconn_t *c, txs_drv_status_t st, void *arg)
+{
+    txs_backend_t *b = arg;
+    txs_pool_t *p = b->pool;
+    if (st == TXS_DRV_OK) {
+        txs_pool_waiter_t *w = b->ping_waiter;
+        ping_detach(p, b);
+        if (!w) {
+            make_idle(b);
+            return;
+        }
+        link_backend(b);
+        w->cb(w, b, NULL);
+        return;
+    }
+    p->counts.ping_failures++;
+    txs_error_info_t err = {0};
+    p->drv->last_error(c, &err);
+    txs_log_warn("db %s: backend %llu failed pre_ping: %s", p->conf->name,
+                 (unsigned long long)b->id, err.message ? err.message : "no answer");
+    txs_pool_close_backend(b, TXS_CLOSE_PING_FAILED, NULL); /* its waiter is first in line */
+    txs_pool_pump(p);
+}
+
+/* Check b before w gets it. w leaves the queue meanwhile; if b is dead, closing it
+ * puts w back at the head (requeue_front). */
+static void start_ping(txs_backend_t *b, txs_pool_waiter_t *w)
+{
+    txs_pool_t *p = b->pool;
     p->drv->watch(b->dconn, NULL, NULL);
-    b->state = TXS_BACKEND_LINKED;
-    p->nlinked++;
+    set_state(b, TXS_BACKEND_PINGING);
+    p->counts.pings++;
+    b->ping_waiter = w;
+    w->pinging = b;
+    p->nping_waiters++;
+    if (p->drv->ping(b->dconn, p->conf->connect_timeout_ms, on_ping, b) != TXS_OK) {
+        p->counts.ping_failures++;
+        txs_pool_close_backend(b, TXS_CLOSE_PING_FAILED, "could not send the ping");
+    }
 }
 
 /* ---- opening ---- */
+
+/* A connect failed: the database is down until one succeeds. Nobody waits out
+ * pool_timeout against a dead server: every waiter that no connect still in flight can
+ * serve gets 08001 now, also one that a connection returning from a session might
+ * have served: the database just refused a new connection, and a prompt error lets the
+ * application decide. Those arriving from now on wait for the next retry. */
+static void connect_failed(txs_pool_t *p, const char *msg)
+{
+    p->counts.connect_failures++;
+    if (!p->down)
+        txs_log_warn("db %s: down (%.*s): reconnecting with backoff", p->conf->name,
+                     (int)strcspn(msg, "\n"), msg);
+    p->down = true;
+    if (p->nstate[TXS_BACKEND_CONNECTING] == 0)
+        txs_pool_schedule_retry(p);
+    for (int n = p->nwaiters - p->nstate[TXS_BACKEND_CONNECTING]; n > 0 && p->wait_head; n--)
+        txs_pool_fail_waiter(txs_pool_waiter_pop(p), TXS_SQLSTATE_CONNECT_FAILED, msg);
+    txs_pool_pump(p);
+}
 
 static void on_connected(txs_dconn_t *c, txs_drv_status_t st, void *arg)
 {
     txs_backend_t *b = arg;
     txs_pool_t *p = b->pool;
-    p->nconnecting--;
     if (st != TXS_DRV_OK) {
-        txs_error_info_t err;
+        txs_error_info_t err = {0};
         p->drv->last_error(c, &err);
-        txs_log_warn("db %s: backend %llu could not connect: %s", p->conf->name,
-                     (unsigned long long)b->id, err.message ? err.message : "unknown error");
-        /* Fail the oldest waiter unless the connections still opening can serve all. */
-        if (p->nwaiters > p->nconnecting) {
-            txs_pool_waiter_t *w = waiter_pop(p);
-            arm_wait_timer(p);
-            txs_error_info_t e = {.code = TXS_SQLSTATE_CONNECT_FAILED,
-                                  .message = err.message ? err.message
-                                                         : "could not connect to the database"};
-            b->state = TXS_BACKEND_CLOSING; /* keep its slot until closed */
-            w->cb(w, NULL, &e);
-            p->drv->close(b->dconn, on_backend_closed, b);
-        } else {
-            b->state = TXS_BACKEND_CLOSING;
-            p->drv->close(b->dconn, on_backend_closed, b);
-        }
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s",
+                 err.message ? err.message : "could not connect to the database");
+        /* While down, each failed retry would log twice a second: the first one is
+         * enough. libpq's hint on a second line stays out of the log. */
+        txs_log(p->down ? TXS_LOG_DEBUG : TXS_LOG_WARN,
+                "db %s: backend %llu could not connect: %.*s", p->conf->name,
+                (unsigned long long)b->id, (int)strcspn(msg, "\n"), msg);
+        txs_pool_close_backend(b, TXS_CLOSE_CONNECT_FAILED, NULL);
+        connect_failed(p, msg);
         return;
     }
-    p->opened++;
+    p->counts.opened++;
     b->opened_at = uv_now(p->loop);
-    b->recycle_at = p->conf->pool_recycle_ms ? b->opened_at + p->conf->pool_recycle_ms : 0;
+    uint64_t age = txs_pool_recycle_age(p, b);
+    b->recycle_at = age ? b->opened_at + age : 0;
+    if (b->recycle_at)
+        age_insert(p, b);
     txs_log_info("db %s: backend %llu connected (pid %d)", p->conf->name, (unsigned long long)b->id,
                  p->drv->backend_pid(c));
+    if (p->down) {
+        txs_log_info("db %s: up again", p->conf->name);
+        p->down = false;
+        p->backoff_ms = 0;
+        p->retry_at = 0;
+    }
     make_idle(b);
 }
 
@@ -263,162 +431,154 @@ static void open_backend(txs_pool_t *p)
     b->pool = p;
     b->id = ++p->next_id;
     b->state = TXS_BACKEND_CONNECTING;
+    p->nstate[TXS_BACKEND_CONNECTING]++;
     b->next = p->all;
     if (p->all)
         p->all->prev = b;
     p->all = b;
     p->total++;
-    p->nconnecting++;
     int rc = p->drv->connect(p->loop, p->conf->dsn, p->conf->connect_timeout_ms, on_connected, b,
                              &b->dconn);
     if (rc != TXS_OK) {
-        /* The driver could not even start (bad DSN syntax): report like a failed connect. */
-        p->nconnecting--;
+        /* The driver could not even start (bad DSN syntax): a failed connect. */
+        txs_log(p->down ? TXS_LOG_DEBUG : TXS_LOG_ERROR, "db %s: cannot start a connection: %s",
+                p->conf->name, txs_strerror(rc));
+        p->nstate[TXS_BACKEND_CONNECTING]--;
         p->total--;
         all_remove(p, b);
         free(b);
-        txs_log_error("db %s: cannot start a connection: %s", p->conf->name, txs_strerror(rc));
-        if (p->wait_head) {
-            txs_pool_waiter_t *w = waiter_pop(p);
-            arm_wait_timer(p);
-            txs_error_info_t e = {.code = TXS_SQLSTATE_CONNECT_FAILED,
-                                  .message = "could not start a connection: bad dsn?"};
-            w->cb(w, NULL, &e);
-        }
+        p->counts.closed++;
+        p->counts.closed_by[TXS_CLOSE_CONNECT_FAILED]++;
+        connect_failed(p, "could not start a connection: bad dsn?");
     }
 }
 
-/* Serve waiters from the idle list, then open what the remaining waiters need. */
-static void pump(txs_pool_t *p)
+void txs_pool_pump(txs_pool_t *p)
 {
     if (p->shutting_down)
         return;
     while (p->wait_head && p->idle) {
-        txs_backend_t *b = p->idle;
+        txs_backend_t *b = p->idle; /* the most recently used: the idle tail ages out */
         if (expired(b)) {
-            backend_close(b, "pool_recycle");
+            txs_pool_close_backend(b, TXS_CLOSE_RECYCLE, NULL);
+            continue;
+        }
+        txs_pool_waiter_t *w = txs_pool_waiter_pop(p);
+        if (needs_ping(b)) {
+            start_ping(b, w);
             continue;
         }
         link_backend(b);
-        txs_pool_waiter_t *w = waiter_pop(p);
-        arm_wait_timer(p);
         w->cb(w, b, NULL);
+        if (p->shutting_down)
+            return;
     }
-    int need = p->nwaiters - p->nconnecting;
-    while (need-- > 0 && p->total < p->conf->pool_size)
+    while (!p->shutting_down && txs_pool_wants_connection(p) && txs_pool_may_connect(p))
         open_backend(p);
-}
-
-static void on_wait_timeout(uv_timer_t *t)
-{
-    txs_pool_t *p = t->data;
-    uint64_t now = uv_now(p->loop);
-    while (p->wait_head && p->wait_head->deadline <= now) {
-        txs_pool_waiter_t *w = waiter_pop(p);
-        txs_error_info_t e = {.code = TXS_SQLSTATE_TOO_MANY,
-                              .message = "no backend connection available within pool_timeout"};
-        w->cb(w, NULL, &e);
-    }
-    if (p->wait_head) {
-        uint64_t due = p->wait_head->deadline > now ? p->wait_head->deadline - now : 0;
-        uv_timer_start(&p->wait_timer, on_wait_timeout, due, 0);
-    }
+    txs_pool_janitor_arm(p);
 }
 
 /* ---- public ---- */
 
+void txs_pool_start(txs_pool_t *p)
+{
+    p->started = true;
+    txs_pool_pump(p);
+}
+
 txs_backend_t *txs_pool_acquire(txs_pool_t *p, txs_pool_waiter_t *w)
 {
+    w->pinging = NULL;
     while (!p->wait_head && p->idle) {
         txs_backend_t *b = p->idle;
         if (expired(b)) {
-            backend_close(b, "pool_recycle");
+            txs_pool_close_backend(b, TXS_CLOSE_RECYCLE, NULL);
             continue;
         }
+        if (needs_ping(b))
+            break; /* queued, then pump pings b for w */
         link_backend(b);
         return b;
     }
     /* As in SQLAlchemy's QueuePool, pool_timeout limits the wait for a busy pool.
      * A waiter that a connection is (or will be) opened for waits for it instead,
-     * which connect_timeout bounds (08001); so even pool_timeout = 0 lets a lazily
-     * opened pool serve its first requests. */
-    bool gets_new = p->nwaiters < p->nconnecting || p->total < p->conf->pool_size;
+     * which connect_timeout bounds (08001), plus the time to the next retry while
+     * the database is down; so even pool_timeout = 0 lets a lazily opened pool serve
+     * its first requests. */
+    uint64_t now = uv_now(p->loop);
+    bool gets_new =
+        p->idle || p->nwaiters < p->nstate[TXS_BACKEND_CONNECTING] || p->total < txs_pool_cap(p);
     uint64_t wait = p->conf->pool_timeout_ms;
-    if (gets_new && wait < p->conf->connect_timeout_ms)
-        wait = p->conf->connect_timeout_ms;
-    w->deadline = uv_now(p->loop) + wait;
-    w->queued = true;
-    w->next = NULL;
-    w->prev = p->wait_tail;
-    if (p->wait_tail)
-        p->wait_tail->next = w;
-    else
-        p->wait_head = w;
-    p->wait_tail = w;
-    p->nwaiters++;
-    if (p->wait_head == w)
-        arm_wait_timer(p);
-    pump(p);
+    if (gets_new) {
+        uint64_t connect = p->conf->connect_timeout_ms;
+        if (p->down && p->retry_at > now)
+            connect += p->retry_at - now;
+        if (wait < connect)
+            wait = connect;
+    }
+    w->deadline = now + wait;
+    waiter_push(p, w, false);
+    txs_pool_pump(p);
     return NULL;
 }
 
 static void on_reset_done(txs_dconn_t *c, txs_drv_status_t st, void *arg)
 {
     txs_backend_t *b = arg;
-    if (st == TXS_DRV_OK && b->pool->drv->tx_status(c) == TXS_DRV_TX_IDLE)
+    if (st == TXS_DRV_OK && b->pool->drv->tx_status(c) == TXS_DRV_TX_IDLE) {
         make_idle(b);
-    else
-        backend_close(b, st == TXS_DRV_LOST ? "lost during reset" : "reset failed");
+        return;
+    }
+    txs_error_info_t err = {0};
+    if (st != TXS_DRV_OK)
+        b->pool->drv->last_error(c, &err);
+    txs_pool_close_backend(b, st == TXS_DRV_LOST ? TXS_CLOSE_LOST : TXS_CLOSE_RESET_FAILED,
+                           err.message ? err.message : "still in a transaction");
 }
 
-/* The driver puts the connection back clean (a rollback, or MySQL's reset of session
- * state) before anyone else may use it. */
+/* The driver puts the connection back clean (a rollback, a reset of session state)
+ * before anyone else may use it. */
 void txs_pool_release(txs_backend_t *b)
 {
     txs_pool_t *p = b->pool;
-    p->nlinked--;
-    switch (p->drv->tx_status(b->dconn)) {
-    case TXS_DRV_TX_IDLE:
-    case TXS_DRV_TX_INTRANS:
-    case TXS_DRV_TX_INERROR:
-        break;
-    case TXS_DRV_TX_ACTIVE:
-        backend_close(b, "returned with a statement running");
-        return;
-    case TXS_DRV_TX_UNKNOWN:
-        backend_close(b, "returned broken");
+    txs_drv_txstatus_t ts = p->drv->tx_status(b->dconn);
+    if (ts == TXS_DRV_TX_ACTIVE) {
+        txs_pool_close_backend(b, TXS_CLOSE_RESET_FAILED, "returned with a statement running");
         return;
     }
-    if (p->shutting_down || expired(b)) {
-        backend_close(b, p->shutting_down ? "shutdown" : "pool_recycle");
+    if (ts == TXS_DRV_TX_UNKNOWN) {
+        txs_pool_close_backend(b, TXS_CLOSE_LOST, "returned broken");
         return;
     }
-    b->state = TXS_BACKEND_RESETTING;
+    if (p->shutting_down) {
+        txs_pool_close_backend(b, TXS_CLOSE_SHUTDOWN, NULL);
+        return;
+    }
+    if (expired(b)) {
+        txs_pool_close_backend(b, TXS_CLOSE_RECYCLE, NULL);
+        return;
+    }
+    set_state(b, TXS_BACKEND_RESETTING);
     int rc = p->drv->reset(b->dconn, p->conf->reset_always, on_reset_done, b);
-    if (rc == 1)
+    if (rc == 1) {
         make_idle(b);
-    else if (rc != TXS_OK)
-        backend_close(b, "could not be reset");
+    } else if (rc != TXS_OK) {
+        txs_pool_close_backend(b, TXS_CLOSE_RESET_FAILED, "could not start the reset");
+    } else {
+        p->counts.resets++;
+        if (ts != TXS_DRV_TX_IDLE)
+            p->counts.rollbacks++;
+    }
 }
 
-void txs_pool_discard(txs_backend_t *b)
+void txs_pool_discard(txs_backend_t *b, txs_close_reason_t why)
 {
-    b->pool->nlinked--;
-    backend_close(b, "connection lost");
+    txs_pool_close_backend(b, why, NULL);
 }
 
-void txs_pool_stats(const txs_pool_t *p, txs_pool_stats_t *out)
-{
-    out->total = p->total;
-    out->idle = p->nidle;
-    out->linked = p->nlinked;
-    out->connecting = p->nconnecting;
-    out->waiters = p->nwaiters;
-    out->opened = p->opened;
-    out->closed = p->closed;
-}
+/* ---- shutdown ---- */
 
-static void on_wait_timer_closed(uv_handle_t *h)
+static void on_janitor_closed(uv_handle_t *h)
 {
     txs_pool_t *p = h->data;
     if (p->shutdown_done)
@@ -427,8 +587,8 @@ static void on_wait_timer_closed(uv_handle_t *h)
 
 static void maybe_shutdown_done(txs_pool_t *p)
 {
-    if (p->total == 0 && !uv_is_closing((uv_handle_t *)&p->wait_timer))
-        uv_close((uv_handle_t *)&p->wait_timer, on_wait_timer_closed);
+    if (p->total == 0 && !uv_is_closing((uv_handle_t *)&p->janitor))
+        uv_close((uv_handle_t *)&p->janitor, on_janitor_closed);
 }
 
 void txs_pool_shutdown(txs_pool_t *p, void (*done)(void *arg), void *arg)
@@ -436,16 +596,21 @@ void txs_pool_shutdown(txs_pool_t *p, void (*done)(void *arg), void *arg)
     p->shutting_down = true;
     p->shutdown_done = done;
     p->shutdown_arg = arg;
-    while (p->wait_head) {
-        txs_pool_waiter_t *w = waiter_pop(p);
-        txs_error_info_t e = {.code = TXS_SQLSTATE_SHUTDOWN, .message = "txscope is shutting down"};
-        w->cb(w, NULL, &e);
+    uv_timer_stop(&p->janitor);
+    static const char msg[] = "txscope is shutting down";
+    while (p->wait_head)
+        txs_pool_fail_waiter(txs_pool_waiter_pop(p), TXS_SQLSTATE_SHUTDOWN, msg);
+    for (txs_backend_t *b = p->all; b; b = b->next) {
+        txs_pool_waiter_t *w = b->ping_waiter;
+        if (w) {
+            ping_detach(p, b);
+            txs_pool_fail_waiter(w, TXS_SQLSTATE_SHUTDOWN, msg);
+        }
     }
-    uv_timer_stop(&p->wait_timer);
     for (txs_backend_t *b = p->all, *next; b; b = next) {
         next = b->next;
         if (b->state != TXS_BACKEND_LINKED)
-            backend_close(b, "shutdown");
+            txs_pool_close_backend(b, TXS_CLOSE_SHUTDOWN, NULL);
     }
     maybe_shutdown_done(p);
 }

@@ -65,7 +65,12 @@ int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf)
 
 int txs_server_listen(txs_server_t *s)
 {
-    return txs_listener_start(s);
+    int rc = txs_listener_start(s);
+    if (rc != TXS_OK)
+        return rc;
+    for (int i = 0; i < s->npools; i++)
+        txs_pool_start(s->pools[i]); /* min_idle connections, warmed while clients arrive */
+    return TXS_OK;
 }
 
 txs_pool_t *txs_server_find_pool(txs_server_t *s, const char *name)
@@ -76,6 +81,24 @@ txs_pool_t *txs_server_find_pool(txs_server_t *s, const char *name)
         if (strcmp(txs_pool_name(s->pools[i]), name) == 0)
             return s->pools[i];
     return NULL;
+}
+
+void txs_server_log_stats(txs_server_t *s)
+{
+    for (int i = 0; i < s->npools; i++)
+        txs_pool_log_stats(s->pools[i]);
+    long sessions = 0, open_tx = 0;
+    for (txs_client_t *c = s->clients; c; c = c->next) {
+        sessions += c->nsessions;
+        for (txs_session_t *ss = c->sessions; ss; ss = ss->hh.next)
+            open_tx += ss->tx != TXS_TX_IDLE;
+    }
+    /* Asked for (SIGUSR1): written whatever log_level says. */
+    txs_log_write(TXS_LOG_INFO,
+                  "stats: clients=%d sessions=%ld transactions=%ld timeouts_client_login=%llu "
+                  "timeouts_client_idle=%llu",
+                  s->nactive, sessions, open_tx, (unsigned long long)s->client_login_timeouts,
+                  (unsigned long long)s->client_idle_timeouts);
 }
 
 void txs_server_client_added(txs_server_t *s, txs_client_t *c)

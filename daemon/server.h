@@ -32,7 +32,10 @@ typedef struct txs_server {
     uv_prepare_t flush; /* writes flushed before the loop sleeps */
     txs_client_t *flush_list;
 
-    uv_signal_t sigint, sigterm;
+    uint64_t client_login_timeouts; /* clients closed by client_login_timeout */
+    uint64_t client_idle_timeouts;  /* clients closed by client_idle_timeout */
+
+    uv_signal_t sigint, sigterm, sigusr1;
     bool shutting_down;
     uv_timer_t shutdown_timer; /* bounds the wind-down at exit */
 } txs_server_t;
@@ -56,6 +59,9 @@ void txs_server_client_gone(txs_server_t *s, txs_client_t *c);
 /* listener.c */
 int txs_listener_start(txs_server_t *s);
 void txs_listener_stop(txs_server_t *s);
+/* One log line per pool (txs_pool_log_stats), then the server's: clients, sessions, open
+ * transactions and client timeouts. SIGUSR1 asks for it. */
+void txs_server_log_stats(txs_server_t *s);
 /* signals.c */
 void txs_signals_start(txs_server_t *s);
 void txs_signals_stop(txs_server_t *s);

@@ -45,28 +45,22 @@ txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
     s->tx = TXS_TX_IDLE;
     s->waiter.cb = on_pool;
     s->outcome_waiter.cb = on_outcome;
+    s->timing_out = -1;
+    s->timeout_unreported = -1;
+    s->idle_since = uv_now(c->server->loop);
     return s;
 }
 
 static void session_free(txs_session_t *s)
 {
     txs_client_t *c = s->client;
+    txs_session_timer_free(s);
     txs_levels_clear(&s->levels);
     txs_client_session_freed(c, s);
     free(s);
 }
 
 /* ---- replies ---- */
-
-static const txs_driver_t *driver(const txs_session_t *s)
-{
-    return txs_pool_driver(s->backend->pool);
-}
-
-static const txs_request_t *cur(const txs_session_t *s)
-{
-    return &s->current->req;
-}
 
 /* A request is answered or dropped: free it and count it done for pipelining. */
 static void drop_request(txs_session_t *s, txs_queued_t *q)
@@ -87,6 +81,9 @@ static void finish_request(txs_session_t *s)
     s->state = TXS_SESSION_READY;
     s->step = TXS_STEP_NONE;
     s->cancel_sent = false;
+    s->cancel_at = 0;
+    s->timing_out = -1;
+    s->abandoned = false;
     s->autobegun = false;
     drop_request(s, q);
     if (!nested)
@@ -114,24 +111,25 @@ static void journal(txs_session_t *s, txs_outcome_t o)
     s->committing = false;
 }
 
-static void set_idle(txs_session_t *s)
+void txs_session_set_idle(txs_session_t *s)
 {
     s->tx = TXS_TX_IDLE;
     txs_levels_clear(&s->levels);
     s->tx_gone = false;
     s->lost_unreported = false;
+    s->tx_started = 0;
 }
 
 /* The transaction ended: journal how, and the session is idle. */
-static void tx_ended(txs_session_t *s, txs_outcome_t o)
+void txs_session_tx_ended(txs_session_t *s, txs_outcome_t o)
 {
     journal(s, o);
-    set_idle(s);
+    txs_session_set_idle(s);
 }
 
 /* The transaction ended on the database while levels are still open: journal it; the
  * levels now only wait for their rollbacks. */
-static void tx_gone(txs_session_t *s, txs_outcome_t o)
+void txs_session_tx_gone(txs_session_t *s, txs_outcome_t o)
 {
     journal(s, o);
     s->tx_gone = true;
@@ -142,10 +140,10 @@ static void tx_gone(txs_session_t *s, txs_outcome_t o)
 
 static void unwatch(txs_session_t *s)
 {
-    driver(s)->watch(s->backend->dconn, NULL, NULL);
+    txs_session_driver(s)->watch(s->backend->dconn, NULL, NULL);
 }
 
-static void release_backend(txs_session_t *s)
+void txs_session_release_backend(txs_session_t *s)
 {
     unwatch(s);
     txs_backend_t *b = s->backend;
@@ -154,24 +152,24 @@ static void release_backend(txs_session_t *s)
     txs_pool_release(b);
 }
 
-static void discard_backend(txs_session_t *s)
+void txs_session_discard_backend(txs_session_t *s)
 {
     unwatch(s);
     txs_backend_t *b = s->backend;
     s->backend = NULL;
     s->tx_on_backend = false;
-    txs_pool_discard(b);
+    txs_pool_discard(b, s->abandoned ? TXS_CLOSE_CANCEL_FAILED : TXS_CLOSE_LOST);
 }
 
 /* The backend connection died under the open transaction: the connection leaves the
  * pool, the transaction is gone (rolled back by the server), the session is failed. */
-static void lose_backend(txs_session_t *s)
+void txs_session_lose_backend(txs_session_t *s)
 {
-    discard_backend(s);
+    txs_session_discard_backend(s);
     if (s->tx == TXS_TX_IDLE)
         return;
     if (!s->tx_gone)
-        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
+        txs_session_tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
     if (s->tx == TXS_TX_OPEN)
         s->tx = TXS_TX_FAILED;
 }
@@ -182,7 +180,7 @@ static void on_linked_lost(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
     txs_session_t *s = arg;
     txs_log_warn("client %llu ctx %s: backend connection lost while the transaction was idle",
                  (unsigned long long)s->client->id, s->ctx);
-    lose_backend(s);
+    txs_session_lose_backend(s);
     s->lost_unreported = true;
 }
 
@@ -191,7 +189,7 @@ static void on_linked_lost(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 static void watch_linked(txs_session_t *s)
 {
     if (s->backend)
-        driver(s)->watch(s->backend->dconn, on_linked_lost, s);
+        txs_session_driver(s)->watch(s->backend->dconn, on_linked_lost, s);
 }
 
 /* ---- wind-down (client gone) ---- */
@@ -208,7 +206,7 @@ static void wind_down_now(txs_session_t *s, bool dropped_work)
     if ((s->tx != TXS_TX_IDLE && !s->tx_gone) || dropped_work)
         journal(s, TXS_OUTCOME_ROLLED_BACK);
     if (s->backend)
-        release_backend(s);
+        txs_session_release_backend(s);
     session_free(s);
 }
 
@@ -220,8 +218,8 @@ static bool is_work(const txs_request_t *r)
 }
 
 /* A commit, or a batch that commits, is left to finish: cancelling it would make its
- * outcome unknown. */
-static bool step_commits(const txs_session_t *s)
+ * outcome unknown (MySQL does not say whether a COMMIT hit by KILL QUERY committed). */
+bool txs_session_step_commits(const txs_session_t *s)
 {
     return s->step == TXS_STEP_COMMIT || s->step == TXS_STEP_DDL_COMMIT ||
            (s->step == TXS_STEP_BATCH && s->batch_own_tx);
@@ -244,19 +242,59 @@ void txs_session_wind_down(txs_session_t *s)
         return;
     case TXS_SESSION_ACQUIRING:
         txs_pool_cancel_wait(s->pool, &s->waiter);
-        wind_down_now(s, dropped_work || is_work(cur(s)));
+        wind_down_now(s, dropped_work || is_work(txs_session_cur(s)));
         return;
     case TXS_SESSION_WAITING:
         txs_journal_cancel_wait(&s->outcome_waiter);
         wind_down_now(s, dropped_work);
         return;
     case TXS_SESSION_RUNNING:
-        if (!step_commits(s) && !s->cancel_sent) {
-            s->cancel_sent = true;
-            driver(s)->cancel(s->backend->dconn);
-        }
-        return; /* the driver callback finishes the wind-down */
+        if (!txs_session_step_commits(s))
+            txs_session_cancel(s);
+        return; /* the driver callback (or the hard stop) finishes the wind-down */
     }
+}
+
+/* ---- timeouts (session_timeout.c decides when) ---- */
+
+void txs_session_cancel(txs_session_t *s)
+{
+    if (s->cancel_sent)
+        return;
+    s->cancel_sent = true;
+    s->cancel_at = now_ms(s);
+    txs_session_driver(s)->cancel(s->backend->dconn);
+}
+
+void txs_session_abandon(txs_session_t *s)
+{
+    s->abandoned = true;
+    on_done(NULL, TXS_DRV_LOST, s);
+}
+
+void txs_session_timeout_rollback(txs_session_t *s, txs_timeout_kind_t k)
+{
+    if (!s->tx_gone)
+        journal(s, TXS_OUTCOME_ROLLED_BACK);
+    txs_session_set_idle(s);
+    if (s->backend)
+        txs_session_release_backend(s); /* the pool rolls it back */
+    s->timeout_unreported = (int)k;
+}
+
+void txs_session_timeout_acquiring(txs_session_t *s)
+{
+    txs_pool_cancel_wait(s->pool, &s->waiter);
+    if (!s->tx_gone)
+        journal(s, TXS_OUTCOME_ROLLED_BACK);
+    txs_session_set_idle(s);
+    txs_session_reply_timeout(s, TXS_TIMEOUT_TRANSACTION);
+    finish_request(s);
+}
+
+void txs_session_forget(txs_session_t *s)
+{
+    session_free(s);
 }
 
 /* ---- SQL ---- */
@@ -268,7 +306,7 @@ void txs_session_wind_down(txs_session_t *s)
 static const char *savepoint_sql(txs_session_t *s, const char *verb, int i)
 {
     txs_buf_truncate(&sql_scratch, 0);
-    txs_tx_sql_named(&sql_scratch, driver(s)->quote_ident, verb, i);
+    txs_tx_sql_named(&sql_scratch, txs_session_driver(s)->quote_ident, verb, i);
     return sql_scratch.data;
 }
 
@@ -276,7 +314,7 @@ static const char *savepoint_sql(txs_session_t *s, const char *verb, int i)
 static const char *level_sql(txs_session_t *s, const char *verb, int level)
 {
     txs_buf_truncate(&sql_scratch, 0);
-    txs_tx_sql_level(&sql_scratch, driver(s)->quote_ident, verb, level);
+    txs_tx_sql_level(&sql_scratch, txs_session_driver(s)->quote_ident, verb, level);
     return sql_scratch.data;
 }
 
@@ -291,7 +329,7 @@ static void run_sql(txs_session_t *s, const char *sql, txs_step_t step)
 /* Does the request's own SQL need the transaction begun on the backend first? */
 static bool needs_begin(const txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     switch (r->op) {
     case TXS_OP_QUERY:
         return !s->run_alone;
@@ -309,7 +347,8 @@ static bool needs_begin(const txs_session_t *s)
  * backend's dialect (MySQL needs two when an isolation level is given). */
 static int begin_sql(txs_session_t *s, char *buf, size_t len, txs_stmt_t *stmts)
 {
-    return driver(s)->begin_sql(s->isolation, s->read_only, s->deferrable, buf, len, stmts);
+    return txs_session_driver(s)->begin_sql(s->isolation, s->read_only, s->deferrable, buf, len,
+                                            stmts);
 }
 
 /* The backend is linked: send what the current request needs next. */
@@ -358,7 +397,7 @@ static void on_pool(txs_pool_waiter_t *w, txs_backend_t *b, const txs_error_info
     }
     /* The request never reached the database: the session stays as it was. */
     if (s->autobegun)
-        set_idle(s);
+        txs_session_set_idle(s);
     txs_session_reply_error(s, err);
     finish_request(s);
 }
@@ -367,7 +406,9 @@ static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t s
 {
     s->state = TXS_SESSION_RUNNING;
     s->step = step;
-    if (driver(s)->run(s->backend->dconn, stmt, on_done, s) != TXS_OK)
+    s->step_started = now_ms(s);
+    txs_session_timer_update(s);
+    if (txs_session_driver(s)->run(s->backend->dconn, stmt, on_done, s) != TXS_OK)
         on_done(NULL, TXS_DRV_LOST, s); /* refused: the connection is unusable */
 }
 
@@ -375,7 +416,9 @@ static void run_statements(txs_session_t *s, const txs_stmt_t *stmts, int n, txs
 {
     s->state = TXS_SESSION_RUNNING;
     s->step = step;
-    if (driver(s)->run_batch(s->backend->dconn, stmts, n, on_done, s) != TXS_OK)
+    s->step_started = now_ms(s);
+    txs_session_timer_update(s);
+    if (txs_session_driver(s)->run_batch(s->backend->dconn, stmts, n, on_done, s) != TXS_OK)
         on_done(NULL, TXS_DRV_LOST, s);
 }
 
@@ -383,7 +426,7 @@ static void run_statements(txs_session_t *s, const txs_stmt_t *stmts, int n, txs
  * backend yet, COMMIT last when the batch is its own transaction. */
 static void run_batch(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     int n = r->nstmts;
     txs_stmt_t *all = txs_xmalloc((size_t)(n + TXS_DRV_BEGIN_MAX + 1) * sizeof *all);
     char begin[TXS_BEGIN_SQL_MAX];
@@ -404,7 +447,7 @@ static void run_batch(txs_session_t *s)
 /* The request's own SQL, once the transaction is on the backend. */
 static void run_main(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     switch (r->op) {
     case TXS_OP_QUERY:
         s->batch_first = 0;
@@ -435,306 +478,25 @@ static void run_main(txs_session_t *s)
     }
 }
 
-/* ---- completions ---- */
-
-/* The error of a failed step; dc NULL when the driver refused to start it. */
-static void step_error(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st, txs_error_info_t *e)
+/* transaction_timeout passed while a step ran, which was cancelled for it: whatever the
+ * step did, the transaction is rolled back and the request hears 25P03. */
+static void done_tx_timeout(txs_session_t *s)
 {
-    if (dc) {
-        driver(s)->last_error(dc, e);
-    } else {
-        *e = (txs_error_info_t){.message = "backend connection unusable"};
-        txs_log_warn("client %llu ctx %s: backend refused a statement",
-                     (unsigned long long)s->client->id, s->ctx);
-    }
-    if (st == TXS_DRV_LOST) {
-        e->code = TXS_SQLSTATE_CONNECTION_LOST;
-        e->from_db = false;
-        e->has_index = false;
-    }
-    if (s->step != TXS_STEP_BATCH)
-        e->has_index = false; /* e.g. the 2nd statement of a MySQL begin: not the request's */
-}
-
-static void fail_tx(txs_session_t *s)
-{
-    if (s->tx == TXS_TX_OPEN)
-        s->tx = TXS_TX_FAILED;
-}
-
-/* The common failure handling of a step inside the transaction: failed on a database
- * error, lost (and failed) on a lost connection. */
-static void step_failed(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    txs_error_info_t e;
-    step_error(s, dc, st, &e);
-    if (st == TXS_DRV_LOST)
-        lose_backend(s);
-    else
-        fail_tx(s);
-    txs_session_reply_error(s, &e);
-}
-
-/* Encode result `index` after the reply header; false when it is over the limit. */
-static bool put_result(txs_session_t *s, int index, size_t limit)
-{
-    txs_buf_t *out = txs_client_out(s->client);
-    return driver(s)->encode_result(s->backend->dconn, index, out, limit) == TXS_OK;
-}
-
-/* A query's result, or a batch's results; over max_result_bytes, error 54000 instead,
- * saying so when the work was committed. */
-static void reply_results(txs_session_t *s, bool batch, bool committed)
-{
-    if (s->winding_down)
-        return;
-    txs_buf_t *out = txs_client_out(s->client);
-    size_t mark = out->len;
-    size_t limit = mark + txs_client_max_result(s->client);
-    txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
-    bool fits = true;
-    if (!batch) {
-        txs_buf_putc(out, ',');
-        fits = put_result(s, s->batch_first, limit);
-    } else {
-        txs_buf_puts(out, ",\"results\":[");
-        for (int i = 0; fits && i < cur(s)->nstmts; i++) {
-            txs_buf_puts(out, i ? ",{" : "{");
-            fits = put_result(s, s->batch_first + i, limit);
-            txs_buf_putc(out, '}');
-        }
-        txs_buf_putc(out, ']');
-    }
-    if (fits) {
-        txs_reply_close(out, true, s->tx, s->levels.depth);
-        return;
-    }
-    txs_buf_truncate(out, mark);
-    /* Inside a transaction the client did not get what the work did: as if it failed. */
-    if (!committed)
-        fail_tx(s);
-    txs_session_reply_proxy(s, TXS_SQLSTATE_TOO_BIG,
-                            "%s larger than max_result_bytes (%zu bytes)%s",
-                            batch ? "results are" : "result is", txs_client_max_result(s->client),
-                            !committed ? ""
-                            : batch    ? "; the batch was committed"
-                                       : "; the statement was committed");
-}
-
-/* A step that commits ended: an autocommit statement, a batch that is its own
- * transaction, or COMMIT. Journal and answer how it ended, and give the backend back.
- * db_err: the error to answer on DB_ERROR (NULL: the driver's). */
-static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st,
-                             const txs_error_info_t *db_err)
-{
-    bool batch = s->step == TXS_STEP_BATCH, commit = s->step == TXS_STEP_COMMIT;
-    txs_error_info_t e;
-    switch (st) {
-    case TXS_DRV_OK:
-        tx_ended(s, TXS_OUTCOME_COMMITTED);
-        if (commit)
-            txs_session_reply_ok(s);
-        else
-            reply_results(s, batch, true);
-        release_backend(s); /* the pool rolls back if COMMIT did not end it */
-        return;
-    case TXS_DRV_DB_ERROR:
-        /* The server ended the transaction (e.g. a deferred constraint at COMMIT) or left
-         * it failed, which the pool rolls back: rolled back either way. */
-        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-        if (!db_err) {
-            step_error(s, dc, st, &e);
-            db_err = &e;
-        }
-        txs_session_reply_error(s, db_err);
-        release_backend(s);
-        return;
-    case TXS_DRV_LOST: {
-        tx_ended(s, TXS_OUTCOME_UNKNOWN);
-        step_error(s, dc, st, &e);
-        const char *when = commit                           ? "during commit"
-                           : batch                          ? "during the batch's commit"
-                           : s->step == TXS_STEP_DDL_COMMIT ? "during the commit before DDL"
-                                                            : "while the autocommit statement ran";
-        txs_log_warn("client %llu ctx %s: backend lost %s: outcome unknown",
-                     (unsigned long long)s->client->id, s->ctx, when);
-        txs_session_reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                                "backend connection lost %s: the outcome is unknown (%s)", when,
-                                e.message ? e.message : "connection closed");
-        discard_backend(s);
-        return;
-    }
-    }
-}
-
-/* COMMIT, then DDL alone (ddl_in_transaction = allow): what MySQL does implicitly, sent
- * explicitly so that the outcome is known however the DDL ends. */
-static void done_ddl_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    txs_error_info_t e;
-    if (st == TXS_DRV_DB_ERROR) {
-        driver(s)->last_error(dc, &e);
-        bool commit_failed = !e.has_index || e.index == 0;
-        e.has_index = false;
-        if (commit_failed) {
-            commit_step_done(s, dc, st, &e);
-            return;
-        }
-        tx_ended(s, TXS_OUTCOME_COMMITTED); /* the DDL failed after the commit */
-        txs_session_reply_error(s, &e);
-        release_backend(s);
-        return;
-    }
-    commit_step_done(s, dc, st, NULL);
-}
-
-/* A statement inside the transaction succeeded, but the server is no longer in a
- * transaction: something in it ended the transaction where the daemon could not see it
- * (MySQL: SET STATEMENT ... FOR COMMIT, EXECUTE IMMEDIATE, a procedure that commits).
- * Committed or rolled back, nobody can say: journal unknown, answer 08007, and leave the
- * session failed until the client rolls back, so that nothing runs in autocommit. */
-static bool tx_ended_unseen(txs_session_t *s, txs_dconn_t *dc)
-{
-    if (driver(s)->tx_status(dc) != TXS_DRV_TX_IDLE)
-        return false;
-    txs_log_warn("client %llu ctx %s: a statement ended the transaction on the server",
-                 (unsigned long long)s->client->id, s->ctx);
-    tx_gone(s, TXS_OUTCOME_UNKNOWN);
-    s->tx = TXS_TX_FAILED;
-    release_backend(s);
-    txs_session_reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
-                            "the statement ended the transaction on the server (transaction "
-                            "control inside it): its outcome is unknown; roll back");
-    return true;
-}
-
-static void done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    if (s->run_alone) { /* the statement ran alone: a transaction of its own */
-        commit_step_done(s, dc, st, NULL);
-        return;
-    }
-    if (st != TXS_DRV_OK) {
-        step_failed(s, dc, st);
-        return;
-    }
-    if (tx_ended_unseen(s, dc))
-        return;
-    reply_results(s, false, false);
-}
-
-static void done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    txs_error_info_t e;
-    int n = cur(s)->nstmts;
-    if (st == TXS_DRV_OK || st == TXS_DRV_DB_ERROR)
-        s->tx_on_backend = true;
-    if (st == TXS_DRV_DB_ERROR) {
-        step_error(s, dc, st, &e);
-        e.index -= s->batch_first; /* the request's numbering: BEGIN is not one of its */
-        e.has_index = e.has_index && e.index >= 0 && e.index < n;
-    }
-    if (s->batch_own_tx) {
-        commit_step_done(s, dc, st, st == TXS_DRV_DB_ERROR ? &e : NULL);
-        return;
-    }
-    switch (st) {
-    case TXS_DRV_OK:
-        if (!tx_ended_unseen(s, dc))
-            reply_results(s, true, false);
-        return;
-    case TXS_DRV_DB_ERROR:
-        fail_tx(s);
-        txs_session_reply_error(s, &e);
-        return;
-    case TXS_DRV_LOST:
-        step_failed(s, dc, st);
-        return;
-    }
-}
-
-static void done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    commit_step_done(s, dc, st, NULL);
-    if (s->winding_down)
-        txs_log_info("client %llu ctx %s: commit finished after the client left: %s",
-                     (unsigned long long)s->client->id, s->ctx,
-                     st == TXS_DRV_OK     ? "committed"
-                     : st == TXS_DRV_LOST ? "unknown"
-                                          : "rolled back");
-}
-
-/* The whole transaction is rolled back (by rollback at the outermost or a joined level,
- * or end). From a joined level, the levels outside it each still need their rollback. */
-static void whole_rolled_back(txs_session_t *s)
-{
-    const txs_request_t *r = cur(s);
-    if (r->op == TXS_OP_ROLLBACK && s->levels.depth > 1 &&
-        txs_levels_top(&s->levels) == TXS_LEVEL_JOINED) {
-        tx_gone(s, TXS_OUTCOME_ROLLED_BACK);
-        txs_levels_pop(&s->levels);
-        s->tx = TXS_TX_INACTIVE;
-    } else {
-        tx_ended(s, TXS_OUTCOME_ROLLED_BACK);
-        s->ended = r->op == TXS_OP_END;
-    }
-    txs_session_reply_ok(s);
-}
-
-/* ROLLBACK of the whole transaction ran. However it went, the transaction is over. */
-static void done_rollback(txs_session_t *s, txs_drv_status_t st)
-{
-    if (st == TXS_DRV_OK)
-        release_backend(s);
-    else
-        discard_backend(s);
-    whole_rolled_back(s);
-}
-
-/* A savepoint statement ran (a nested level's, or a named one). */
-static void done_control(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
-{
-    if (st != TXS_DRV_OK) {
-        step_failed(s, dc, st);
-        return;
-    }
-    const txs_request_t *r = cur(s);
-    switch (s->step) {
-    case TXS_STEP_LEVEL_OPEN:
-        txs_levels_push(&s->levels, TXS_LEVEL_SAVEPOINT);
-        break;
-    case TXS_STEP_LEVEL_RELEASE:
-        txs_levels_pop(&s->levels);
-        break;
-    case TXS_STEP_LEVEL_UNDO:
-        txs_levels_pop(&s->levels);
-        s->tx = TXS_TX_OPEN; /* the failure, if any, was undone with the level */
-        break;
-    case TXS_STEP_SAVEPOINT:
-        txs_levels_add_savepoint(&s->levels, r->name);
-        break;
-    case TXS_STEP_RELEASE: {
-        int i = txs_levels_find_savepoint(&s->levels, r->name); /* found when the request started */
-        if (i >= 0)
-            txs_levels_drop_savepoints(&s->levels, i);
-        break;
-    }
-    case TXS_STEP_ROLLBACK_TO: {
-        int i = txs_levels_find_savepoint(&s->levels, r->name);
-        if (i >= 0)
-            txs_levels_drop_savepoints(&s->levels, i + 1);
-        s->tx = TXS_TX_OPEN;
-        break;
-    }
-    default:
-        break;
-    }
-    txs_session_reply_ok(s);
+    if (!s->tx_gone)
+        journal(s, TXS_OUTCOME_ROLLED_BACK);
+    txs_session_set_idle(s);
+    txs_session_release_backend(s); /* the pool rolls it back */
+    txs_session_reply_timeout(s, TXS_TIMEOUT_TRANSACTION);
 }
 
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
+    if (s->timing_out == TXS_TIMEOUT_TRANSACTION && st != TXS_DRV_LOST && !s->winding_down) {
+        done_tx_timeout(s);
+        finish_request(s);
+        return;
+    }
     switch (s->step) {
     case TXS_STEP_BEGIN:
         if (st == TXS_DRV_OK) {
@@ -744,24 +506,24 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
             run_main(s);
             return;
         }
-        step_failed(s, dc, st);
+        txs_session_step_failed(s, dc, st);
         if (s->backend)
-            release_backend(s); /* nothing of the transaction is on it */
+            txs_session_release_backend(s); /* nothing of the transaction is on it */
         break;
     case TXS_STEP_STATEMENT:
-        done_statement(s, dc, st);
+        txs_session_done_statement(s, dc, st);
         break;
     case TXS_STEP_DDL_COMMIT:
-        done_ddl_commit(s, dc, st);
+        txs_session_done_ddl_commit(s, dc, st);
         break;
     case TXS_STEP_BATCH:
-        done_batch(s, dc, st);
+        txs_session_done_batch(s, dc, st);
         break;
     case TXS_STEP_COMMIT:
-        done_commit(s, dc, st);
+        txs_session_done_commit(s, dc, st);
         break;
     case TXS_STEP_ROLLBACK:
-        done_rollback(s, st);
+        txs_session_done_rollback(s, st);
         break;
     case TXS_STEP_LEVEL_OPEN:
     case TXS_STEP_LEVEL_RELEASE:
@@ -769,7 +531,7 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
     case TXS_STEP_SAVEPOINT:
     case TXS_STEP_RELEASE:
     case TXS_STEP_ROLLBACK_TO:
-        done_control(s, dc, st);
+        txs_session_done_control(s, dc, st);
         break;
     case TXS_STEP_NONE:
         txs_log_error("client %llu ctx %s: driver completion in step %d",
@@ -789,8 +551,9 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 
 static void open_tx(txs_session_t *s, const txs_request_t *r)
 {
-    set_idle(s);
+    txs_session_set_idle(s);
     s->tx = TXS_TX_OPEN;
+    s->tx_started = now_ms(s);
     txs_levels_push(&s->levels, TXS_LEVEL_TX);
     s->tx_on_backend = false;
     s->isolation = r ? r->isolation : TXS_ISO_DEFAULT;
@@ -800,7 +563,7 @@ static void open_tx(txs_session_t *s, const txs_request_t *r)
 
 static bool start_begin(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     if (txs_session_refuse_if_failed(s) || txs_session_refuse_deferrable(s, r))
         return true;
     if (s->tx == TXS_TX_IDLE) {
@@ -832,7 +595,7 @@ static bool start_begin(txs_session_t *s)
 
 static bool start_query(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     if (txs_session_refuse_if_failed(s) || txs_session_refuse_tx_control(s, &r->stmt, -1))
         return true;
     if (r->autocommit && s->tx != TXS_TX_IDLE) {
@@ -851,7 +614,8 @@ static bool start_query(txs_session_t *s)
             s->ddl_commit = true;
         } else {
             if (s->tx != TXS_TX_IDLE)
-                tx_ended(s, TXS_OUTCOME_COMMITTED); /* begun, nothing sent: nothing to do */
+                txs_session_tx_ended(
+                    s, TXS_OUTCOME_COMMITTED); /* begun, nothing sent: nothing to do */
             s->run_alone = true;
         }
     }
@@ -865,7 +629,7 @@ static bool start_query(txs_session_t *s)
 
 static bool start_batch(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     if (txs_session_refuse_if_failed(s) || txs_session_refuse_deferrable(s, r))
         return true;
     for (int i = 0; i < r->nstmts; i++)
@@ -913,14 +677,14 @@ static bool start_commit(txs_session_t *s)
         break;
     }
     if (!s->backend) { /* begun, but no statement ran: nothing to commit */
-        tx_ended(s, TXS_OUTCOME_COMMITTED);
+        txs_session_tx_ended(s, TXS_OUTCOME_COMMITTED);
         txs_session_reply_ok(s);
         return true;
     }
-    if (driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
+    if (txs_session_driver(s)->tx_status(s->backend->dconn) == TXS_DRV_TX_UNKNOWN) {
         /* The connection is known dead: COMMIT would not even be sent, so the outcome is
          * known: rolled back. */
-        lose_backend(s);
+        txs_session_lose_backend(s);
         txs_session_reply_proxy(s, TXS_SQLSTATE_CONNECTION_LOST,
                                 "backend connection lost: the transaction was rolled back");
         return true;
@@ -933,7 +697,7 @@ static bool start_commit(txs_session_t *s)
 
 static bool start_rollback(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     s->lost_unreported = false; /* the rollback's success says it all */
     if (s->tx == TXS_TX_IDLE) {
         txs_session_reply_ok(s);
@@ -945,7 +709,7 @@ static bool start_rollback(txs_session_t *s)
     if (s->tx_gone) {
         /* The transaction already ended on the database: unwind a level (all, for end). */
         if (r->op == TXS_OP_END || s->levels.depth == 1) {
-            set_idle(s);
+            txs_session_set_idle(s);
             s->ended = r->op == TXS_OP_END;
         } else {
             txs_levels_pop(&s->levels);
@@ -956,7 +720,7 @@ static bool start_rollback(txs_session_t *s)
     }
     if (!whole) {
         /* A nested level: undo its work, and only its work, in one round trip. */
-        txs_quote_fn quote = driver(s)->quote_ident;
+        txs_quote_fn quote = txs_session_driver(s)->quote_ident;
         txs_buf_truncate(&sql_scratch, 0);
         size_t undo =
             txs_tx_sql_level(&sql_scratch, quote, "ROLLBACK TO SAVEPOINT", s->levels.depth);
@@ -974,13 +738,13 @@ static bool start_rollback(txs_session_t *s)
         run_sql(s, "ROLLBACK", TXS_STEP_ROLLBACK);
         return false;
     }
-    whole_rolled_back(s); /* nothing reached the database: nothing to undo there */
+    txs_session_whole_rolled_back(s); /* nothing reached the database: nothing to undo there */
     return true;
 }
 
 static bool start_savepoint_op(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     const char *name = r->name; /* folded to lower case by the decoder */
     switch (r->op) {
     case TXS_OP_SAVEPOINT:
@@ -1028,7 +792,7 @@ static void reply_outcome(txs_session_t *s, txs_outcome_t o)
 {
     if (!s->winding_down) {
         txs_buf_t *out = txs_client_out(s->client);
-        txs_reply_open(out, cur(s)->id, cur(s)->id_len, true);
+        txs_reply_open(out, txs_session_cur(s)->id, txs_session_cur(s)->id_len, true);
         txs_buf_printf(out, ",\"outcome\":\"%s\"", txs_outcome_name(o));
         txs_reply_close(out, true, s->tx, s->levels.depth);
     }
@@ -1058,7 +822,9 @@ static bool start_outcome(txs_session_t *s)
 /* Returns true when the request was answered without waiting. */
 static bool start_op(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
+    if (txs_session_report_timeout(s))
+        return true;
     switch (r->op) {
     case TXS_OP_STATUS:
         txs_session_reply_ok(s);
@@ -1091,7 +857,7 @@ static bool start_op(txs_session_t *s)
 /* Bind the session to the request's db. Returns false when answered with an error. */
 static bool bind_db(txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     txs_pool_t *p = txs_client_find_pool(s->client, r->has_db ? r->db : NULL);
     if (!p) {
         txs_session_reply_proxy(s, TXS_SQLSTATE_UNKNOWN_DB, "unknown db \"%s\"", r->db);
@@ -1112,7 +878,7 @@ static bool bind_db(txs_session_t *s)
  * touch no db, so they bind nothing (as for a ctx that has no session yet). */
 static bool needs_binding(const txs_session_t *s)
 {
-    const txs_request_t *r = cur(s);
+    const txs_request_t *r = txs_session_cur(s);
     if (r->has_db)
         return true;
     if (s->pool)
@@ -1144,7 +910,8 @@ static void advance(txs_session_t *s)
             /* `end` then more requests for the ctx: they get a fresh session. */
             s->ended = false;
             s->pool = NULL;
-            set_idle(s);
+            s->timeout_unreported = -1;
+            txs_session_set_idle(s);
         }
         if (!s->head)
             break;
@@ -1162,6 +929,9 @@ static void advance(txs_session_t *s)
         }
     }
     s->in_advance = false;
+    if (!s->current)
+        s->idle_since = now_ms(s);
+    txs_session_timer_update(s);
 }
 
 void txs_session_enqueue(txs_session_t *s, txs_queued_t *q)

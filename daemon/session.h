@@ -4,7 +4,9 @@
 #define TXS_DAEMON_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uthash.h>
+#include <uv.h>
 
 #include "daemon/journal.h"
 #include "daemon/levels.h"
@@ -79,6 +81,19 @@ typedef struct txs_session {
     bool in_advance; /* advance() is on the stack: completions must not recurse */
     bool ended;      /* `end` answered: forget the ctx once the queue is empty */
     bool autobegun;  /* the current request opened the transaction */
+
+    /* Timeouts (session_timeout.c). Times are uv_now() ms; 0 = not set. */
+    uv_timer_t *timer;      /* allocated on first use, armed for the nearest deadline */
+    uint64_t timer_due;     /* when it is armed for; 0 = stopped */
+    uint64_t step_started;  /* the running step was sent (query_timeout counts from here) */
+    uint64_t cancel_at;     /* a cancel was sent (the hard stop counts from here) */
+    uint64_t tx_started;    /* the transaction was opened (transaction_timeout) */
+    uint64_t idle_since;    /* the session last had nothing to do */
+    int timing_out;         /* the running step is being cancelled by this timeout:
+                               TXS_TIMEOUT_QUERY or TXS_TIMEOUT_TRANSACTION; -1 none */
+    int timeout_unreported; /* a timeout rolled the transaction back between requests: the
+                               next request hears 25P03 (the kind); -1 none */
+    bool abandoned;         /* the step did not stop when cancelled: connection closed */
 } txs_session_t;
 
 txs_session_t *txs_session_create(struct txs_client *c, const char *ctx);

@@ -18,6 +18,27 @@ bool txs_session_report_lost(txs_session_t *s)
     return true;
 }
 
+bool txs_session_report_timeout(txs_session_t *s)
+{
+    if (s->timeout_unreported < 0)
+        return false;
+    switch (txs_session_cur(s)->op) {
+    case TXS_OP_STATUS:
+    case TXS_OP_OUTCOME:
+        return false;
+    case TXS_OP_ROLLBACK:
+    case TXS_OP_END:
+        s->timeout_unreported = -1;
+        return false;
+    default:
+        break;
+    }
+    txs_timeout_kind_t k = (txs_timeout_kind_t)s->timeout_unreported;
+    s->timeout_unreported = -1;
+    txs_session_reply_timeout(s, k);
+    return true;
+}
+
 bool txs_session_refuse_if_failed(txs_session_t *s)
 {
     if (txs_session_report_lost(s))

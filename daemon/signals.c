@@ -1,4 +1,5 @@
-/* signals.c - SIGTERM and SIGINT: roll back every open transaction and exit. */
+/* signals.c - SIGTERM and SIGINT: roll back every open transaction and exit; SIGUSR1:
+ * log the stats. */
 #include "daemon/server.h"
 
 #include <signal.h>
@@ -6,23 +7,28 @@
 static void on_signal(uv_signal_t *h, int signum)
 {
     txs_server_t *s = h->data;
+    if (signum == SIGUSR1) {
+        txs_server_log_stats(s);
+        return;
+    }
     txs_server_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 void txs_signals_start(txs_server_t *s)
 {
-    uv_signal_init(s->loop, &s->sigint);
-    uv_signal_init(s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    /* Signal handlers alone must not keep the loop running. */
-    uv_unref((uv_handle_t *)&s->sigint);
-    uv_unref((uv_handle_t *)&s->sigterm);
+    uv_signal_t *const handles[] = {&s->sigint, &s->sigterm, &s->sigusr1};
+    const int signums[] = {SIGINT, SIGTERM, SIGUSR1};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(s->loop, handles[i]);
+        handles[i]->data = s;
+        uv_signal_start(handles[i], on_signal, signums[i]);
+        uv_unref((uv_handle_t *)handles[i]); /* signal handlers alone keep no loop running */
+    }
 }
 
 void txs_signals_stop(txs_server_t *s)
 {
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigusr1, NULL);
 }

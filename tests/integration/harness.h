@@ -54,6 +54,10 @@ typedef struct th_daemon {
 void th_daemon_start(th_daemon_t *d, const char *const *env);
 /* SIGTERM, wait, and return its exit status (0 = clean, no leaks under ASan). */
 int th_daemon_stop(th_daemon_t *d);
+/* The daemon's own count `key` as its stats log line says now: SIGUSR1, then the line it
+ * logs is read back (daemon_stats.c). db: the pool's line ("db NAME stats: ..."); NULL:
+ * the server's ("stats: clients=..."). Fails the test when no line or key shows. */
+long long th_daemon_stat(const th_daemon_t *d, const char *db, const char *key);
 /* The DSN of the test PostgreSQL (for libpq on the side). */
 const char *th_pg_dsn(void);
 /* mysql://txs:txs@127.0.0.1:PORT/txs from the MYSQL_* environment. */

@@ -5,6 +5,10 @@
 #                                                      (a free port when not given) and
 #                                                      print the PG* exports to eval
 #   tests/scripts/pg.sh stop DIR                      stop the server, remove DIR
+#   tests/scripts/pg.sh halt DIR                      stop the server as an operator would
+#                                                      (pg_ctl stop -m fast), keep DIR
+#   tests/scripts/pg.sh resume DIR                    start it again after halt, on the
+#                                                      same port
 #
 # The server trades durability for speed (fsync off, no sync at initdb): test data only.
 # Its log is DIR/log; the unix socket lives in DIR too.
@@ -36,6 +40,20 @@ free_port() {
     echo "$p"
 }
 
+# The server's options: socket in DIR, PORT on loopback, speed over durability.
+server_opts() {
+    echo "-k $1 -p $2 -h 127.0.0.1 -F -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements"
+}
+
+# Start the cluster in DIR on PORT; wait until it accepts connections.
+launch() {
+    as_pg "$PGBIN/pg_ctl" -D "$1/data" -l "$1/log" -w -t 30 -o "$(server_opts "$1" "$2")" \
+        start >/dev/null 2>&1 || {
+        cat "$1/log" >&2 2>/dev/null || true
+        die "the server did not start on port $2"
+    }
+}
+
 start() {
     dir=$1
     port=${2:-}
@@ -51,12 +69,8 @@ start() {
         die "initdb failed"
     }
     [ -n "$port" ] || port=$(free_port)
-    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-        -o "-k $dir -p $port -h 127.0.0.1 -F -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" \
-        start >/dev/null 2>&1 || {
-        cat "$dir/log" >&2 2>/dev/null || true
-        die "the server did not start on port $port"
-    }
+    echo "$port" >"$dir/port"
+    launch "$dir" "$port"
     echo "export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres"
 }
 
@@ -73,9 +87,22 @@ stop() {
     rm -rf "$dir"
 }
 
-[ $# -ge 2 ] || die "usage: pg.sh start DIR [PORT] | pg.sh stop DIR"
+halt() {
+    [ -e "$1/port" ] || die "$1 was not made by pg.sh start"
+    as_pg "$PGBIN/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        die "the server in $1 did not stop"
+}
+
+resume() {
+    [ -e "$1/port" ] || die "$1 was not made by pg.sh start"
+    launch "$1" "$(cat "$1/port")"
+}
+
+[ $# -ge 2 ] || die "usage: pg.sh start DIR [PORT] | pg.sh stop DIR | pg.sh halt DIR | pg.sh resume DIR"
 case $1 in
 start) start "$2" "${3:-}" ;;
 stop) stop "$2" ;;
-*) die "unknown command $1 (start or stop)" ;;
+halt) halt "$2" ;;
+resume) resume "$2" ;;
+*) die "unknown command $1 (start, stop, halt or resume)" ;;
 esac

@@ -72,6 +72,25 @@ START_TEST(script_on_stdin_ends_uncommitted_work)
 }
 END_TEST
 
+/* A session whose user thinks before the first statement outlives client_login_timeout:
+ * the CLI says something as soon as it connects. */
+START_TEST(slow_first_statement_outlives_the_login_timeout)
+{
+    const char *env[] = {"TXSCOPE_CLIENT_LOGIN_TIMEOUT=300ms", NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "(sleep 0.8; echo 'select 41 + 1 as answer;') | %s -a %s",
+             getenv("TXS_CLI") ? getenv("TXS_CLI") : "build/asan/bin/txscope", d.addr);
+    const char *args[] = {"-c", cmd, NULL};
+    th_run_t r;
+    th_run(&r, "/bin/sh", args, NULL, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.out, "42"), "output: %s", r.out);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(ping_tells_whether_the_daemon_answers)
 {
     th_daemon_t d;
@@ -125,6 +144,7 @@ Suite *suite_cli(void)
     TH_ADD_TEST(tc, execute_commits_or_rolls_back);
     TH_ADD_TEST(tc, script_on_stdin_ends_uncommitted_work);
     TH_ADD_TEST(tc, ping_tells_whether_the_daemon_answers);
+    tcase_add_test(tc[TH_PG], slow_first_statement_outlives_the_login_timeout);
     TH_ADD_TEST(tc, interactive_prompt_follows_the_transaction);
     return s;
 }

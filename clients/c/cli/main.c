@@ -163,6 +163,13 @@ static txscope_conn_t *open_connection(const options_t *o)
         txscope_close(conn);
         return NULL;
     }
+    /* Say something at once: a session left at its prompt must not look like a client
+     * that never logs in (client_login_timeout). */
+    if (o->token == NULL && txscope_ping(conn, o->timeout_ms) != 0) {
+        fprintf(stderr, "txscope: ping: %s\n", txscope_errmsg(conn));
+        txscope_close(conn);
+        return NULL;
+    }
     return conn;
 }
 

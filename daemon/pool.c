@@ -136,6 +136,8 @@ static void set_state(txs_backend_t *b, txs_backend_state_t st)
 static void waiter_push(txs_pool_t *p, txs_pool_waiter_t *w, bool front)
 {
     w->queued = true;
+    if (!p->wait_head || w->deadline < p->wait_min)
+        p->wait_min = w->deadline;
     if (front) {
         w->prev = NULL;
         w->next = p->wait_head;
@@ -182,15 +184,8 @@ static void ping_detach(txs_pool_t *p, txs_backend_t *b)
     p->nping_waiters--;
 }
 
-void txs_pool_cancel_wait(txs_pool_t *p, txs_pool_waiter_t *w)
+static void waiter_unlink(txs_pool_t *p, txs_pool_waiter_t *w)
 {
-    if (w->pinging) {
-        /* The ping goes on; an alive connection goes back to the idle list. */
-        ping_detach(p, w->pinging);
-        return;
-    }
-    if (!w->queued)
-        return;
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -203,6 +198,38 @@ void txs_pool_cancel_wait(txs_pool_t *p, txs_pool_waiter_t *w)
     w->queued = false;
     p->nwaiters--;
     /* The janitor may wake up for this waiter's deadline: it finds nothing due. */
+}
+
+void txs_pool_cancel_wait(txs_pool_t *p, txs_pool_waiter_t *w)
+{
+    if (w->pinging) {
+        /* The ping goes on; an alive connection goes back to the idle list. */
+        ping_detach(p, w->pinging);
+        return;
+    }
+    if (w->queued)
+        waiter_unlink(p, w);
+}
+
+void txs_pool_expire_waiters(txs_pool_t *p, uint64_t now)
+{
+    /* One at a time, from the head again after each callback: a callback may start the
+     * session's next request (a new wait) or end other waits. */
+    for (;;) {
+        txs_pool_waiter_t *w = p->wait_head;
+        while (w && w->deadline > now)
+            w = w->next;
+        if (!w)
+            break;
+        waiter_unlink(p, w);
+        p->counts.timeouts[TXS_TIMEOUT_POOL]++;
+        txs_pool_fail_waiter(w, TXS_SQLSTATE_TOO_MANY,
+                             "no backend connection available within pool_timeout");
+    }
+    p->wait_min = 0;
+    for (txs_pool_waiter_t *w = p->wait_head; w; w = w->next)
+        if (!p->wait_min || w->deadline < p->wait_min)
+            p->wait_min = w->deadline;
 }
 
 void txs_pool_fail_waiter(txs_pool_waiter_t *w, const char *code, const char *message)

@@ -21,6 +21,8 @@ struct txs_pool {
     txs_backend_t *idle, *idle_tail; /* IDLE, most recently returned first */
     txs_backend_t *age, *age_tail;   /* connected, with a recycle age: soonest due first */
     txs_pool_waiter_t *wait_head, *wait_tail;
+    uint64_t wait_min;  /* no waiter's deadline is earlier (0: nobody waits); may be
+                           older than the waiter that set it, which costs one wake-up */
     uv_timer_t janitor; /* armed for the nearest due time of anything above */
     int total;          /* backends in pool->all */
     int nstate[TXS_BACKEND_NSTATES];
@@ -49,6 +51,10 @@ void txs_pool_pump(txs_pool_t *p);
 void txs_pool_close_backend(txs_backend_t *b, txs_close_reason_t why, const char *detail);
 /* The head waiter, out of the FIFO (NULL if none). */
 txs_pool_waiter_t *txs_pool_waiter_pop(txs_pool_t *p);
+/* Fail with 53300 every waiter whose deadline passed, wherever it stands in the FIFO
+ * (deadlines are not in FIFO order: one waiting for a connect has connect_timeout, one
+ * behind it pool_timeout), and recompute wait_min. */
+void txs_pool_expire_waiters(txs_pool_t *p, uint64_t now);
 /* Fail a waiter that has left the FIFO. */
 void txs_pool_fail_waiter(txs_pool_waiter_t *w, const char *code, const char *message);
 

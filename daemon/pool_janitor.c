@@ -1,5 +1,5 @@
-/* pool_janitor.c - a pool's one timer, armed for the nearest due time: the head
- * waiter's pool_timeout, the oldest idle connection's pool_idle_timeout, the soonest
+/* pool_janitor.c - a pool's one timer, armed for the nearest due time: the earliest
+ * waiter's deadline, the oldest idle connection's pool_idle_timeout, the soonest
  * idle connection's recycle age, and the next connect retry while the database is
  * down; also the backoff and the recycle stagger. */
 #include <stdint.h>
@@ -100,7 +100,7 @@ void txs_pool_janitor_arm(txs_pool_t *p)
     }
     uint64_t due = UINT64_MAX;
     if (p->wait_head)
-        due = p->wait_head->deadline;
+        due = p->wait_min;
     if (p->conf->pool_idle_timeout_ms && p->nstate[TXS_BACKEND_IDLE] > txs_pool_min_idle(p))
         due = min_u64(due, p->idle_tail->idle_since + p->conf->pool_idle_timeout_ms);
     for (const txs_backend_t *b = p->age; b; b = b->age_next) {
@@ -123,12 +123,8 @@ static void on_janitor(uv_timer_t *t)
 {
     txs_pool_t *p = t->data;
     uint64_t now = uv_now(p->loop);
-    while (p->wait_head && p->wait_head->deadline <= now) {
-        txs_pool_waiter_t *w = txs_pool_waiter_pop(p);
-        p->counts.timeouts[TXS_TIMEOUT_POOL]++;
-        txs_pool_fail_waiter(w, TXS_SQLSTATE_TOO_MANY,
-                             "no backend connection available within pool_timeout");
-    }
+    if (p->wait_head && p->wait_min <= now)
+        txs_pool_expire_waiters(p, now);
     /* Oldest idle first, from the idle list's tail, down to min_idle. */
     uint64_t idle_timeout = p->conf->pool_idle_timeout_ms;
     while (idle_timeout && p->nstate[TXS_BACKEND_IDLE] > txs_pool_min_idle(p) &&

@@ -1,7 +1,11 @@
 /* test_pool.c - pool_size is a hard limit, waiters are served or get 53300, and
  * pool_recycle replaces old connections. */
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/integration/harness.h"
 
@@ -133,6 +137,55 @@ START_TEST(backend_down_gives_08001)
 }
 END_TEST
 
+/* A server that takes the connection and never answers: libpq waits for its reply until
+ * connect_timeout. Returns the listening socket; *port is its port. */
+static int silent_server(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 16), 0); /* the kernel completes the handshakes */
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Deadlines are not in FIFO order: the first waiter waits for its connect (up to
+ * connect_timeout), the one behind it only pool_timeout, which holds even while the first
+ * is still waiting. */
+START_TEST(pool_timeout_holds_behind_a_waiter_for_a_connect)
+{
+    int port;
+    int lfd = silent_server(&port);
+    char dsn[128];
+    snprintf(dsn, sizeof dsn, "TXSCOPE_DB_MAIN_DSN=postgresql://u@127.0.0.1:%d/x", port);
+    const char *env[] = {dsn,
+                         "TXSCOPE_DB_MAIN_POOL_SIZE=1",
+                         "TXSCOPE_DB_MAIN_POOL_TIMEOUT=300ms",
+                         "TXSCOPE_DB_MAIN_CONNECT_TIMEOUT=3s",
+                         "TXSCOPE_DB_MAIN_PRE_PING=off",
+                         NULL};
+    th_daemon_t d;
+    th_daemon_start(&d, env);
+    txscope_conn_t *c = th_connect(&d);
+    int64_t first = th_send(c, "{\"op\":\"query\",\"ctx\":\"a\",\"sql\":\"select 1\"}");
+    th_sleep_ms(50);
+    long long t0 = th_now_ms();
+    int64_t second = th_send(c, "{\"op\":\"query\",\"ctx\":\"b\",\"sql\":\"select 1\"}");
+    cJSON *r = txscope_wait(c, second, 10000);
+    long long took = th_now_ms() - t0;
+    th_expect_code(r, "53300", "the waiter behind");
+    ck_assert_msg(took >= 250 && took < 1500, "53300 after %lld ms", took);
+    r = txscope_wait(c, first, 10000); /* the connect times out: 08001 */
+    th_expect_code(r, "08001", "the waiter for the connect");
+    txscope_close(c);
+    close(lfd);
+    ck_assert_int_eq(th_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *suite_pool(void)
 {
     Suite *s = suite_create("pool");
@@ -143,5 +196,6 @@ Suite *suite_pool(void)
     TH_ADD_TEST(tc, pool_timeout_zero_still_opens_connections);
     TH_ADD_TEST(tc, pool_recycle_replaces_old_connections);
     TH_ADD_TEST(tc, backend_down_gives_08001);
+    tcase_add_test(tc[TH_PG], pool_timeout_holds_behind_a_waiter_for_a_connect);
     return s;
 }

@@ -272,22 +272,27 @@ void txs_session_abandon(txs_session_t *s)
     on_done(NULL, TXS_DRV_LOST, s);
 }
 
-void txs_session_timeout_rollback(txs_session_t *s, txs_timeout_kind_t k)
+/* A timeout ends the transaction: journaled rolled back, the session idle, the backend
+ * (if any) back to the pool, which rolls it back. */
+static void roll_back_for_timeout(txs_session_t *s)
 {
     if (!s->tx_gone)
         journal(s, TXS_OUTCOME_ROLLED_BACK);
     txs_session_set_idle(s);
     if (s->backend)
-        txs_session_release_backend(s); /* the pool rolls it back */
+        txs_session_release_backend(s);
+}
+
+void txs_session_timeout_rollback(txs_session_t *s, txs_timeout_kind_t k)
+{
+    roll_back_for_timeout(s);
     s->timeout_unreported = (int)k;
 }
 
 void txs_session_timeout_acquiring(txs_session_t *s)
 {
     txs_pool_cancel_wait(s->pool, &s->waiter);
-    if (!s->tx_gone)
-        journal(s, TXS_OUTCOME_ROLLED_BACK);
-    txs_session_set_idle(s);
+    roll_back_for_timeout(s);
     txs_session_reply_timeout(s, TXS_TIMEOUT_TRANSACTION);
     finish_request(s);
 }
@@ -478,22 +483,14 @@ static void run_main(txs_session_t *s)
     }
 }
 
-/* transaction_timeout passed while a step ran, which was cancelled for it: whatever the
- * step did, the transaction is rolled back and the request hears 25P03. */
-static void done_tx_timeout(txs_session_t *s)
-{
-    if (!s->tx_gone)
-        journal(s, TXS_OUTCOME_ROLLED_BACK);
-    txs_session_set_idle(s);
-    txs_session_release_backend(s); /* the pool rolls it back */
-    txs_session_reply_timeout(s, TXS_TIMEOUT_TRANSACTION);
-}
-
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
     if (s->timing_out == TXS_TIMEOUT_TRANSACTION && st != TXS_DRV_LOST && !s->winding_down) {
-        done_tx_timeout(s);
+        /* transaction_timeout cancelled the step: whatever it did, the transaction is
+         * rolled back and the request hears 25P03. */
+        roll_back_for_timeout(s);
+        txs_session_reply_timeout(s, TXS_TIMEOUT_TRANSACTION);
         finish_request(s);
         return;
     }

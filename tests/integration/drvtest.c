@@ -19,6 +19,123 @@
 #include "tests/integration/mysqltest.h"
 #include "tests/integration/pgtest.h"
 
+/* ---- what differs between the backends ---- */
+
+static const drvtest_backend_t backends[] = {
+    {
+        .drv = &txs_driver_pg,
+        .port_dsn = "host=127.0.0.1 port=%d user=postgres connect_timeout=1",
+        .bad_dsn = "nosuchoption=1",
+        .sleep_fmt = "select pg_sleep(%s)",
+        .numbered_markers = true,
+        .int_type = "int4",
+        .count_type = "int8",
+        .rows_5000 = "select repeat('b', 1000) as r from generate_series(1, 5000)",
+        .backend_id_sql = "select pg_backend_pid()",
+        .wide_rows = "select repeat('x', 1000) as r, '\\x0102'::bytea as b, "
+                     "'{\"a\": 1}'::json as j from generate_series(1, 3) s",
+        .begin = "begin",
+        .begin_command = "BEGIN",
+        .cancel_code = "57014",
+        .cancel_vendor = 0,
+        .cancel_ms = 1000,
+        .lost_idle = "terminating connection due to administrator command",
+        .batch_atomic = true,
+        .multi_code = "42601",
+        .multi_vendor = 0,
+        .multi_message = "cannot insert multiple commands into a prepared statement",
+    },
+    {
+        .drv = &txs_driver_mysql,
+        .port_dsn = "mysql://txs:txs@127.0.0.1:%d/txs",
+        .bad_dsn = "nonsense",
+        .sleep_fmt = "select sleep(%s)",
+        .numbered_markers = false,
+        .int_type = "int",
+        .count_type = "bigint",
+        .rows_5000 = "select repeat('b', 1000) as r, seq from seq_1_to_5000",
+        .backend_id_sql = "select connection_id()",
+        .wide_rows = "select repeat('x', 1000) as r, x'0102' as b, json_object('a', 1) as j"
+                     " from (select 1 union all select 2 union all select 3) s",
+        .begin = "start transaction",
+        .begin_command = "START",
+        .cancel_code = "70100",
+        .cancel_vendor = 1317,
+        .cancel_ms = 800,
+        .lost_idle = "the server closed the connection",
+        .batch_atomic = false,
+        .multi_code = "42000",
+        .multi_vendor = 1064,
+        .multi_message = NULL,
+    },
+};
+
+enum { NBACKENDS = sizeof backends / sizeof *backends };
+
+const drvtest_backend_t *drvtest_backend(int i)
+{
+    ck_assert_int_lt(i, NBACKENDS);
+    return &backends[i];
+}
+
+static int backend_index(const txs_driver_t *drv)
+{
+    for (int i = 0; i < NBACKENDS; i++)
+        if (backends[i].drv == drv)
+            return i;
+    ck_abort_msg("test bug: no such driver");
+    return -1;
+}
+
+const drvtest_backend_t *drvtest_backend_of(const txs_driver_t *drv)
+{
+    return &backends[backend_index(drv)];
+}
+
+void drvtest_add(TCase *tc, const TTest *test, const txs_driver_t *drv)
+{
+    int i = backend_index(drv);
+    tcase_add_loop_test(tc, test, i, i + 1);
+}
+
+const char *drvtest_dsn(const txs_driver_t *drv)
+{
+    return drv == &txs_driver_mysql ? txs_mysqltest_dsn() : txs_pgtest_dsn();
+}
+
+enum { NBUFS = 8, BUFLEN = 1024 };
+
+static char *next_buf(void)
+{
+    static char bufs[NBUFS][BUFLEN];
+    static unsigned n;
+    return bufs[n++ % NBUFS];
+}
+
+const char *drvtest_sql(const txs_driver_t *drv, const char *sql)
+{
+    bool numbered = drvtest_backend_of(drv)->numbered_markers;
+    char *out = next_buf();
+    size_t len = 0;
+    int marker = 0;
+    for (const char *p = sql; *p; p++) {
+        int n = numbered && *p == '?' ? snprintf(out + len, BUFLEN - len, "$%d", ++marker)
+                                      : snprintf(out + len, BUFLEN - len, "%c", *p);
+        ck_assert_msg(n > 0 && (size_t)n < BUFLEN - len, "test bug: statement too long");
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+const char *drvtest_sleep(const txs_driver_t *drv, const char *secs)
+{
+    char *out = next_buf();
+    int n = snprintf(out, BUFLEN, drvtest_backend_of(drv)->sleep_fmt, secs);
+    ck_assert_msg(n > 0 && n < BUFLEN, "test bug: statement too long");
+    return out;
+}
+
 /* ---- the loop ---- */
 
 static void on_deadline(uv_timer_t *t)
@@ -244,6 +361,37 @@ void drvtest_never(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     ck_abort_msg("a callback ran after close()");
 }
 
+/* ---- checks both suites make ---- */
+
+void drvtest_expect_new_session(drvtest_t *t)
+{
+    const txs_driver_t *drv = t->drv;
+    ck_assert_int_gt(drv->backend_pid(t->c), 0);
+    ck_assert_int_eq(drv->tx_status(t->c), TXS_DRV_TX_IDLE);
+    ck_assert_int_eq(t->tx, TXS_DRV_TX_IDLE);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", drv->backend_pid(t->c));
+    drvtest_expect(t, drvtest_backend_of(drv)->backend_id_sql, pid);
+}
+
+void drvtest_expect_cancel_spares_the_next(drvtest_t *t, const txs_stmt_t *s)
+{
+    const drvtest_backend_t *b = drvtest_backend_of(t->drv);
+    t->then_sql = "select 2"; /* sent right away from the callback */
+    t->first_done = 0;
+    ck_assert_int_eq(t->drv->run(t->c, s, drvtest_on_then, t), TXS_OK);
+    drvtest_cancel_after(t, 200);
+    int64_t t0 = drvtest_now_ms();
+    ck_assert(drvtest_run_until(&t->loop, &t->first_done, DRVTEST_WAIT_MS));
+    ck_assert_int_eq(t->first_st, TXS_DRV_DB_ERROR);
+    ck_assert_str_eq(t->first_code, b->cancel_code);
+    ck_assert_int_lt(t->first_at - t0, 200 + b->cancel_ms);
+    ck_assert_int_eq(t->tx_after_then, TXS_DRV_TX_ACTIVE);
+    ck_assert_int_eq(drvtest_wait(t), TXS_DRV_OK); /* the next statement is not hit */
+    ck_assert_msg(strstr(drvtest_out(t), "\"rows\":[[2]]"), "%s", drvtest_out(t));
+    ck_assert_int_eq(t->tx, TXS_DRV_TX_IDLE);
+}
+
 /* ---- connecting and closing ---- */
 
 void drvtest_init(drvtest_t *t, const txs_driver_t *drv)
@@ -270,8 +418,7 @@ txs_drv_status_t drvtest_connect(drvtest_t *t, const char *dsn, uint64_t timeout
 void drvtest_open(drvtest_t *t, const txs_driver_t *drv)
 {
     drvtest_init(t, drv);
-    const char *dsn = drv == &txs_driver_mysql ? txs_mysqltest_dsn() : txs_pgtest_dsn();
-    txs_drv_status_t st = drvtest_connect(t, dsn, 10000);
+    txs_drv_status_t st = drvtest_connect(t, drvtest_dsn(drv), 10000);
     ck_assert_msg(st == TXS_DRV_OK, "connect: %s %s", t->code, t->message);
 }
 
@@ -419,11 +566,16 @@ void drvtest_batch_start(drvtest_t *t, const txs_stmt_t *stmts, int n)
     ck_assert_int_eq(t->done, 0); /* never from inside run_batch() */
 }
 
+void drvtest_plain(txs_stmt_t *s, const char *const *sqls, int n)
+{
+    for (int i = 0; i < n; i++)
+        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
+}
+
 txs_drv_status_t drvtest_batch(drvtest_t *t, const char *const *sqls, int n)
 {
     txs_stmt_t *s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
-    for (int i = 0; i < n; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
+    drvtest_plain(s, sqls, n);
     drvtest_batch_start(t, s, n);
     free(s);
     return drvtest_wait(t);
@@ -505,6 +657,18 @@ static void cancel_then_close(uv_timer_t *timer)
 void drvtest_cancel_after(drvtest_t *t, uint64_t ms)
 {
     drvtest_after_ms(t, ms, cancel_then_close);
+}
+
+static void kill_then_close(uv_timer_t *timer)
+{
+    drvtest_t *t = timer->data;
+    drvtest_kill(t->drv, t->drv->backend_pid(t->c));
+    drvtest_timer_free(timer);
+}
+
+void drvtest_kill_after(drvtest_t *t, uint64_t ms)
+{
+    drvtest_after_ms(t, ms, kill_then_close);
 }
 
 /* ---- a server that does not answer ---- */

@@ -113,6 +113,8 @@ void drvtest_expect(drvtest_t *t, const char *sql, const char *json_value);
 /* Start a batch with drvtest_on_batch. The statement array is freed as soon as
  * run_batch() returns: the driver may not keep it. */
 void drvtest_batch_start(drvtest_t *t, const txs_stmt_t *stmts, int n);
+/* s[0..n-1]: the statements sqls, without parameters. */
+void drvtest_plain(txs_stmt_t *s, const char *const *sqls, int n);
 /* A batch of statements without parameters, run and waited for. */
 txs_drv_status_t drvtest_batch(drvtest_t *t, const char *const *sqls, int n);
 
@@ -146,9 +148,78 @@ void drvtest_on_encode_limits(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 /* Fails the test: for operations that close() must silence. */
 void drvtest_never(txs_dconn_t *c, txs_drv_status_t st, void *arg);
 
-/* ---- tests both driver suites run (drvtest_ping.c) ---- */
+/* ---- checks both suites make ---- */
 
-/* Adds to tc, for drv, the tests of ping that hold on both backends:
+/* A connection just opened: a backend id (the server's own), idle. */
+void drvtest_expect_new_session(drvtest_t *t);
+/* Run s, with then_sql "select 2" sent from its callback, and cancel() it in 200 ms: s
+ * fails with the backend's cancel code in time, and "select 2", held back meanwhile, is
+ * not hit: it returns 2, idle. */
+void drvtest_expect_cancel_spares_the_next(drvtest_t *t, const txs_stmt_t *s);
+
+/* ---- what differs between the backends, for the tests both driver suites run ---- */
+
+/* The tests both suites run (drvtest_*.c) are Check loop tests: the loop index picks the
+ * backend, and what legitimately differs between the two comes from its entry here. */
+typedef struct drvtest_backend {
+    const txs_driver_t *drv;
+    /* a dsn for 127.0.0.1 at port %d (libpq ignores connect_timeout in asynchronous mode:
+     * the driver's own timer must act) */
+    const char *port_dsn;
+    const char *bad_dsn;   /* a dsn the driver cannot read */
+    const char *sleep_fmt; /* a statement that sleeps %s seconds */
+    bool numbered_markers; /* parameters are $1, $2... rather than ? */
+    const char *int_type;  /* the type an int column is reported as, and count(*) */
+    const char *count_type;
+    const char *rows_5000;      /* a query of 5000 rows of 1000 bytes */
+    const char *wide_rows;      /* 3 rows: 1000 bytes of text, bytes, JSON */
+    const char *backend_id_sql; /* a query of drv->backend_pid */
+    const char *begin;          /* a statement that opens a transaction, and its command */
+    const char *begin_command;
+    const char *cancel_code; /* a cancelled statement's SQLSTATE and vendor code */
+    int cancel_vendor;
+    int cancel_ms;         /* how late a cancel may land */
+    const char *lost_idle; /* what a connection the server ended while idle says */
+    bool batch_atomic;     /* a failed batch keeps nothing (one implicit transaction) */
+    /* a statement of two statements: its error (a NULL message: MariaDB's names its version) */
+    const char *multi_code;
+    int multi_vendor;
+    const char *multi_message;
+} drvtest_backend_t;
+
+/* The backend of loop index i, and drv's. */
+const drvtest_backend_t *drvtest_backend(int i);
+const drvtest_backend_t *drvtest_backend_of(const txs_driver_t *drv);
+/* Adds test to tc as a loop test whose one index is drv's. */
+void drvtest_add(TCase *tc, const TTest *test, const txs_driver_t *drv);
+/* The test server's dsn for drv; fails the test when its variables are missing. */
+const char *drvtest_dsn(const txs_driver_t *drv);
+/* sql with its ? markers written as drv takes them, and a statement that sleeps secs
+ * seconds; each in one of 8 buffers used in turn (valid for the next 7 calls). */
+const char *drvtest_sql(const txs_driver_t *drv, const char *sql);
+const char *drvtest_sleep(const txs_driver_t *drv, const char *secs);
+
+/* ---- tests both driver suites run (drvtest_*.c) ---- */
+
+/* drvtest_connect.c: connect_refused_is_lost_08001, connect_timeout_is_lost_08001. */
+void drvtest_add_connect_tests(TCase *tc, const txs_driver_t *drv);
+/* drvtest_stmt.c: large_statement_and_result, multi_statement_is_refused,
+ * nul_bytes_are_refused_before_sending, too_big_result_is_refused_and_cut_back,
+ * quote_ident_round_trips. */
+void drvtest_add_stmt_tests(TCase *tc, const txs_driver_t *drv);
+/* drvtest_watch.c: watch_reports_a_dead_connection, unwatched_death_is_told_to_the_next_run,
+ * waiting_uses_no_cpu. */
+void drvtest_add_watch_tests(TCase *tc, const txs_driver_t *drv);
+/* drvtest_close.c: close_while_connecting, close_while_running. */
+void drvtest_add_close_tests(TCase *tc, const txs_driver_t *drv);
+/* drvtest_batch.c: batch_runs_in_order_and_encodes_each_result,
+ * batch_with_a_nul_byte_sends_nothing, empty_batch_is_ok, cancel_stops_a_running_batch. */
+void drvtest_add_batch_tests(TCase *tc, const txs_driver_t *drv);
+/* 50 inserts into table (id int primary key), the 30th repeating a key, in a transaction
+ * of the batch's own (explicit_tx) or none: the batch fails there, with the server's error
+ * and its index, which it returns. */
+int drvtest_dup_batch(drvtest_t *t, const char *table, bool explicit_tx);
+/* drvtest_ping.c: adds to tc, for drv, the tests of ping that hold on both backends:
  * ping_answers_on_a_live_connection (at once, the transaction state kept, the idle watch
  * left on), ping_on_a_dead_connection_is_lost (08006, and refused once told), and
  * ping_and_reset_wait_their_turn (refused while a statement runs; cancel() leaves a ping
@@ -168,6 +239,8 @@ void drvtest_after_ms(drvtest_t *t, uint64_t ms, uv_timer_cb cb);
 void drvtest_timer_free(uv_timer_t *timer);
 /* drvtest_cancel_now in ms, on a timer that closes itself. */
 void drvtest_cancel_after(drvtest_t *t, uint64_t ms);
+/* drvtest_kill of the connection's server side in ms, on a timer that closes itself. */
+void drvtest_kill_after(drvtest_t *t, uint64_t ms);
 
 /* ---- a server that does not answer ---- */
 

@@ -624,15 +624,21 @@ static char *side_value(th_side_t *s, const char *sql, bool *isnull)
     return v;
 }
 
-long th_side_long(th_side_t *s, const char *fmt, ...)
+/* side_value of the SQL fmt and ap make: NULL for SQL NULL; caller frees. */
+static char *vside_text(th_side_t *s, const char *fmt, va_list ap)
 {
     char sql[8192];
+    vside_sql(sql, sizeof sql, fmt, ap);
+    bool isnull;
+    return side_value(s, sql, &isnull);
+}
+
+long th_side_long(th_side_t *s, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vside_sql(sql, sizeof sql, fmt, ap);
+    char *v = vside_text(s, fmt, ap);
     va_end(ap);
-    bool isnull;
-    char *v = side_value(s, sql, &isnull);
     long n = v ? atol(v) : 0;
     free(v);
     return n;
@@ -640,13 +646,11 @@ long th_side_long(th_side_t *s, const char *fmt, ...)
 
 char *th_side_text(th_side_t *s, const char *fmt, ...)
 {
-    char sql[8192];
     va_list ap;
     va_start(ap, fmt);
-    vside_sql(sql, sizeof sql, fmt, ap);
+    char *v = vside_text(s, fmt, ap);
     va_end(ap);
-    bool isnull;
-    return side_value(s, sql, &isnull);
+    return v;
 }
 
 /* information_schema.innodb_trx is a cache that is refreshed only when nobody read it

@@ -23,6 +23,48 @@ static bool in_tx_gone(th_side_t *side, const th_daemon_t *d)
     return th_side_wait_no_backends(side, d, TH_BUSY, 5000) >= 0;
 }
 
+/* The end of a test: the client and the side connection (either may be NULL) closed, then
+ * the daemon stopped, exit 0. */
+static void finish(th_daemon_t *d, txscope_conn_t *c, th_side_t *side)
+{
+    if (c)
+        txscope_close(c);
+    if (side)
+        th_side_close(side);
+    ck_assert_int_eq(th_daemon_stop(d), 0);
+}
+
+/* A daemon with one connection in its pool, ctx "k" of *c holding it in a transaction, and
+ * that backend terminated from *side: returns its id. */
+static long start_then_kill_k(th_daemon_t *d, th_side_t **side, txscope_conn_t **c)
+{
+    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", NULL};
+    th_daemon_start(d, env);
+    *side = th_side();
+    *c = th_connect(d);
+    long pid = th_backend_id(*c, "k", false);
+    terminate(*side, pid);
+    return pid;
+}
+
+/* The reply to request id: there, and ok. */
+static void expect_ok_reply(txscope_conn_t *c, int64_t id, const char *what)
+{
+    cJSON *r = txscope_wait(c, id, T_TIMEOUT);
+    ck_assert_msg(r != NULL, "%s: no reply", what);
+    th_expect_ok(r, what);
+}
+
+/* The next n replies, whichever requests they answer: all ok. */
+static void expect_ok_replies(txscope_conn_t *c, int n, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        cJSON *r = txscope_recv(c, T_TIMEOUT);
+        ck_assert_msg(r != NULL, "reply %d missing", i);
+        th_expect_ok(r, what);
+    }
+}
+
 /* end queued behind a running statement, more requests for the ctx behind it, and the
  * client gone before any of it ran: nothing is committed, nothing stays open. */
 START_TEST(end_pipelined_behind_running_statement_then_disconnect)
@@ -46,8 +88,7 @@ START_TEST(end_pipelined_behind_running_statement_then_disconnect)
     ck_assert(in_tx_gone(side, &d));
     ck_assert_int_lt(th_now_ms() - t0, 3000); /* cancelled, not waited out */
     ck_assert_int_eq(th_side_long(side, "select count(*) from t_r1"), 0);
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, NULL, side);
 }
 END_TEST
 
@@ -129,9 +170,7 @@ START_TEST(end_in_the_middle_of_a_pipeline)
     expect_replies(c, n, ids, want, state);
     ck_assert_int_eq(th_side_long(side, "select count(*) from %s", t), 1);
     ck_assert_int_eq(th_side_long(side, "select min(id) from %s", t), 2);
-    txscope_close(c);
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, side);
 }
 END_TEST
 
@@ -158,8 +197,7 @@ START_TEST(status_after_end_does_not_bind_the_db)
     const char *want2[] = {"ok", "ok", "ok", "ok", "ok"};
     const char *state2[] = {"open", "idle", "idle", "open", "idle"};
     expect_replies(c, 5, ids, want2, state2);
-    txscope_close(c);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, NULL);
 }
 END_TEST
 
@@ -167,13 +205,10 @@ END_TEST
  * says 08006 and fails the session; rollback clears it; the session goes on. */
 START_TEST(backend_dies_between_statements_query)
 {
-    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", NULL};
     th_daemon_t d;
-    th_daemon_start(&d, env);
-    th_side_t *side = th_side();
-    txscope_conn_t *c = th_connect(&d);
-    long pid = th_backend_id(c, "k", false);
-    terminate(side, pid);
+    th_side_t *side;
+    txscope_conn_t *c;
+    long pid = start_then_kill_k(&d, &side, &c);
     cJSON *r = th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
     th_expect_code(r, "08006", "query on a dead backend");
@@ -185,9 +220,7 @@ START_TEST(backend_dies_between_statements_query)
     /* The slot of the dead connection is free again (pool_size = 1). */
     ck_assert_int_ne(th_backend_id(c, "other", false), pid);
     th_expect_ok(th_call(c, "{\"op\":\"end\",\"ctx\":\"other\"}"), "end other");
-    txscope_close(c);
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, side);
 }
 END_TEST
 
@@ -212,22 +245,17 @@ START_TEST(backend_dies_between_statements_commit)
                   "COMMIT was never sent, the transaction is known to be gone; got %s", txt);
     free(txt);
     cJSON_Delete(r);
-    txscope_close(c);
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, side);
 }
 END_TEST
 
 /* Same, then rollback / end: both succeed, idle. */
 START_TEST(backend_dies_between_statements_end)
 {
-    const char *env[] = {"TXSCOPE_DB_MAIN_POOL_SIZE=1", "TXSCOPE_DB_MAIN_POOL_TIMEOUT=2s", NULL};
     th_daemon_t d;
-    th_daemon_start(&d, env);
-    th_side_t *side = th_side();
-    txscope_conn_t *c = th_connect(&d);
-    long pid = th_backend_id(c, "k", false);
-    terminate(side, pid);
+    th_side_t *side;
+    txscope_conn_t *c;
+    long pid = start_then_kill_k(&d, &side, &c);
     cJSON *r = th_call(c, "{\"op\":\"end\",\"ctx\":\"k\"}");
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_ok(r, "end on a dead backend");
@@ -238,9 +266,7 @@ START_TEST(backend_dies_between_statements_end)
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_ok(r, "rollback on a dead backend");
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}"), "again");
-    txscope_close(c);
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, side);
 }
 END_TEST
 
@@ -270,14 +296,11 @@ START_TEST(backend_killed_during_commit)
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(txscope_reply_tx_state(r), "idle");
     th_expect_code(r, "08007", "commit killed");
-    r = txscope_wait(c, w, T_TIMEOUT);
-    ck_assert_ptr_nonnull(r);
-    th_expect_ok(r, "waiter served after the dead connection was closed");
+    expect_ok_reply(c, w, "waiter served after the dead connection was closed");
     th_expect_ok(th_call(c, "{\"op\":\"query\",\"ctx\":\"k\",\"sql\":\"select 1\"}"), "again");
     ck_assert_int_eq(th_pg_long(pg, "select count(*) from t_r4"), 0);
-    txscope_close(c);
     PQfinish(pg);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, NULL);
 }
 END_TEST
 
@@ -306,22 +329,15 @@ START_TEST(full_pool_backend_dies_waiters_served)
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(txscope_reply_tx_state(r), "failed");
     th_expect_code(r, "08006", "holder");
-    r = txscope_wait(c2, w1, T_TIMEOUT);
-    ck_assert_ptr_nonnull(r);
-    th_expect_ok(r, "w1");
+    expect_ok_reply(c2, w1, "w1");
     th_expect_ok(th_call(c2, "{\"op\":\"commit\",\"ctx\":\"w1\"}"), "commit w1");
-    r = txscope_wait(c2, w2, T_TIMEOUT);
-    ck_assert_ptr_nonnull(r);
-    th_expect_ok(r, "w2");
-    r = txscope_wait(c, w3, T_TIMEOUT);
-    ck_assert_ptr_nonnull(r);
-    th_expect_ok(r, "w3");
+    expect_ok_reply(c2, w2, "w2");
+    expect_ok_reply(c, w3, "w3");
     ck_assert_int_lt(th_now_ms() - t0, 5000);
     txscope_close(c);
     txscope_close(c2);
     ck_assert(in_tx_gone(side, &d));
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, NULL, side);
 }
 END_TEST
 
@@ -395,14 +411,9 @@ START_TEST(max_pipeline_one_several_contexts)
             else
                 th_send(c, "{\"op\":\"query\",\"ctx\":\"p%d\",\"sql\":\"select %d\"}", k, i);
         }
-    for (int j = 0; j < CTXS * PER; j++) {
-        cJSON *r = txscope_recv(c, T_TIMEOUT);
-        ck_assert_msg(r != NULL, "reply %d missing", j);
-        th_expect_ok(r, "pipelined");
-    }
+    expect_ok_replies(c, CTXS * PER, "pipelined");
     th_expect_ok(th_call(c, "{\"op\":\"status\",\"ctx\":\"p0\"}"), "status");
-    txscope_close(c);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, c, NULL);
 }
 END_TEST
 
@@ -427,8 +438,7 @@ START_TEST(unread_replies_then_close)
     th_sleep_ms(1500);
     close(fd);
     ck_assert(in_tx_gone(side, &d));
-    th_side_close(side);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    finish(&d, NULL, side);
 }
 END_TEST
 
@@ -446,13 +456,8 @@ START_TEST(unread_replies_then_read)
                 "300000)\",\"autocommit\":true}",
                 i % 7);
     th_sleep_ms(1500);
-    for (int i = 0; i < N; i++) {
-        cJSON *r = txscope_recv(c, T_TIMEOUT);
-        ck_assert_msg(r != NULL, "reply %d missing", i);
-        th_expect_ok(r, "big");
-    }
-    txscope_close(c);
-    ck_assert_int_eq(th_daemon_stop(&d), 0);
+    expect_ok_replies(c, N, "big");
+    finish(&d, c, NULL);
 }
 END_TEST
 

@@ -12,7 +12,8 @@
 #include "tests/integration/mysqltest.h"
 
 /* The driver on a real uv loop against the test server, through tests/integration/drvtest.h;
- * test_mysql_driver_ops.c has cancel, a dying connection, close, batches and reset. */
+ * test_mysql_driver_ops.c has cancel, a dying connection, close, batches and reset.
+ * The tests both drivers pass alike are in drvtest_*.c (drvtest_add_*_tests). */
 Suite *suite_mysql_driver(void);
 
 static const txs_driver_t *drv = &txs_driver_mysql;
@@ -23,18 +24,13 @@ START_TEST(connect_ok_sets_session)
 {
     drvtest_t t;
     drvtest_open(&t, drv);
-    ck_assert_int_gt(drv->backend_pid(t.c), 0);
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_IDLE);
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    drvtest_expect_new_session(&t);
     drvtest_expect(&t, "select @@session.time_zone", "\"+00:00\"");
     drvtest_expect(&t, "select @@session.session_track_state_change", "1");
     drvtest_expect(&t, "select @@character_set_client", "\"utf8mb4\"");
     drvtest_expect(&t, "select @@character_set_results", "\"utf8mb4\"");
     drvtest_expect(&t, "select database()", "\"txs\"");
     drvtest_expect(&t, "select current_user()", "\"txs@%\"");
-    char id[16];
-    snprintf(id, sizeof id, "%d", drv->backend_pid(t.c));
-    drvtest_expect(&t, "select connection_id()", id);
     ck_assert_str_eq(drv->name, "mysql");
     ck_assert_uint_eq(drv->features, 0);
     drvtest_close(&t);
@@ -106,49 +102,6 @@ START_TEST(connect_resolves_host_names)
                                      "information_schema.processlist where id = connection_id()");
     ck_assert_msg(strstr(out, "\"rows\":[[\"127.0.0.1\"]]"), "%s", out);
     drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(connect_refused_is_lost_08001)
-{
-    drvtest_t t;
-    drvtest_init(&t, drv);
-    char dsn[128];
-    snprintf(dsn, sizeof dsn, "mysql://txs:txs@127.0.0.1:%d/txs", drvtest_closed_port());
-    int64_t t0 = drvtest_now_ms();
-    ck_assert_int_eq(drvtest_connect(&t, dsn, 10000), TXS_DRV_LOST);
-    ck_assert_int_lt(t.done_at - t0, 2000);
-    ck_assert_str_eq(t.code, "08001");
-    ck_assert_msg(strstr(t.message, "Connection refused"), "message: %s", t.message);
-    ck_assert(!t.from_db);
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_UNKNOWN);
-    ck_assert_int_eq(drv->backend_pid(t.c), 0);
-    int lens[1];
-    txs_stmt_t s = drvtest_stmt("select 1", 0, NULL, lens);
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_ELOST);
-    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_op, &t), TXS_ELOST);
-    drvtest_close(&t);
-    ck_assert_int_eq(t.done, 0);
-}
-END_TEST
-
-START_TEST(connect_timeout_is_lost_08001)
-{
-    drvtest_t t;
-    drvtest_init(&t, drv);
-    int port;
-    int fd = drvtest_silent_listener(&port);
-    char dsn[128];
-    snprintf(dsn, sizeof dsn, "mysql://txs:txs@127.0.0.1:%d/txs", port);
-    int64_t t0 = drvtest_now_ms();
-    ck_assert_int_eq(drvtest_connect(&t, dsn, 300), TXS_DRV_LOST);
-    int64_t took = t.done_at - t0;
-    ck_assert_msg(took >= 290 && took < 1000, "timed out after %lld ms", (long long)took);
-    ck_assert_str_eq(t.code, "08001");
-    ck_assert_str_eq(t.message, "could not connect to server within 300 ms");
-    drvtest_close(&t);
-    close(fd);
 }
 END_TEST
 
@@ -396,40 +349,6 @@ START_TEST(wrong_parameter_counts_are_refused)
 }
 END_TEST
 
-START_TEST(large_statement_and_result)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drv->watch(t.c, drvtest_on_watch, &t);
-    size_t n = 4 << 20; /* more than the socket takes at once: sent in steps */
-    char *big = malloc(n + 1);
-    memset(big, 'a', n);
-    big[n] = '\0';
-    const char *vals[] = {big};
-    ck_assert_int_eq(drvtest_runp(&t, "select length(?) as n", 1, vals), TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[4194304]]"), "%.200s", drvtest_out(&t));
-    /* the same text as a statement of its own */
-    memcpy(big, "select length('", 15);
-    memcpy(big + n - 8, "') as n ", 8);
-    ck_assert_int_eq(drvtest_run(&t, big), TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[4194281]]"), "%.200s", drvtest_out(&t));
-    free(big);
-    t.max_len = 64 << 20;
-    const char *many = "select repeat('b', 1000) as r, seq from seq_1_to_5000";
-    drvtest_ok(&t, many);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rowCount\":5000,"), "%.200s", drvtest_out(&t));
-    ck_assert_uint_gt(t.out.len, 5000 * 1004);
-    const char *one[] = {"1"};
-    char many_p[256];
-    snprintf(many_p, sizeof many_p, "%s where ? = 1", many);
-    ck_assert_int_eq(drvtest_runp(&t, many_p, 1, one), TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rowCount\":5000,"), "%.200s", drvtest_out(&t));
-    ck_assert_uint_gt(t.out.len, 5000 * 1004);
-    ck_assert_int_eq(t.watched, 0);
-    drvtest_close(&t);
-}
-END_TEST
-
 START_TEST(command_row_count_and_last_insert_id)
 {
     drvtest_t t;
@@ -553,48 +472,6 @@ START_TEST(db_errors_carry_their_fields)
 }
 END_TEST
 
-START_TEST(multi_statement_is_refused)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    ck_assert_int_eq(drvtest_run(&t, "select 1; select 2"), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "42000");
-    ck_assert_int_eq(t.vendor, 1064);
-    ck_assert_int_eq(drvtest_run(&t, "create temporary table mdrv_m (x int); drop table mdrv_m"),
-                     TXS_DRV_DB_ERROR);
-    ck_assert_int_eq(drvtest_run(&t,
-                                 "select count(*) from information_schema.tables where table_name"
-                                 " = 'mdrv_m'"),
-                     TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[0]]"), "%s", drvtest_out(&t));
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(nul_bytes_are_refused_before_sending)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    const char *vals[] = {"a\0b"};
-    int lens[] = {3};
-    txs_stmt_t s = {"select ?", 8, 1, vals, lens, NULL};
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_OK);
-    ck_assert_int_eq(t.done, 0);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    ck_assert(!t.from_db);
-    static const char sql2[] = "select 1\0; drop table x";
-    txs_stmt_t s2 = {sql2, sizeof sql2 - 1, 0, NULL, NULL, NULL};
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s2, drvtest_on_op, &t), TXS_OK);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    drvtest_expect(&t, "select 'ok'", "\"ok\"");
-    drvtest_close(&t);
-}
-END_TEST
-
 START_TEST(tx_status_follows_the_backend)
 {
     drvtest_t t;
@@ -623,45 +500,7 @@ START_TEST(tx_status_follows_the_backend)
 }
 END_TEST
 
-START_TEST(too_big_result_is_refused_and_cut_back)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    const char *sqls[] = {"select repeat('x', 1000) as r, x'0102' as b, json_object('a', 1) as j"
-                          " from (select 1 union all select 2 union all select 3) s",
-                          "select repeat('x', 1000) as r, x'0102' as b, json_object('a', 1) as j"
-                          " from (select 1 union all select 2 union all select 3) s where ? = 1"};
-    for (int i = 0; i < 2; i++) {
-        const char *one[] = {"1"};
-        int lens[1];
-        txs_stmt_t s = drvtest_stmt(sqls[i], i, one, lens);
-        t.done = 0;
-        ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_encode_limits, &t), TXS_OK);
-        ck_assert(drvtest_run_until(&t.loop, &t.done, DRVTEST_WAIT_MS));
-    }
-    drvtest_expect(&t, "select 1", "1"); /* still usable */
-    drvtest_close(&t);
-}
-END_TEST
-
-/* ---- identifiers and BEGIN ---- */
-
-START_TEST(quote_ident_round_trips)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    txs_buf_t sql;
-    txs_buf_init(&sql);
-    txs_buf_puts(&sql, "select 1 as ");
-    drv->quote_ident(&sql, "a`b c\"", 6);
-    *txs_buf_reserve(&sql, 1) = '\0';
-    ck_assert_msg(
-        strstr(drvtest_ok(&t, sql.data), "\"fields\":[{\"name\":\"a`b c\\\"\",\"type\":\"int\"}]"),
-        "%s", drvtest_out(&t));
-    txs_buf_free(&sql);
-    drvtest_close(&t);
-}
-END_TEST
+/* ---- BEGIN ---- */
 
 /* Run begin_sql's statements for these options. */
 static void run_begin(drvtest_t *t, txs_isolation_t iso, txs_tristate_t ro)
@@ -761,23 +600,18 @@ Suite *suite_mysql_driver(void)
     tcase_add_test(tc, connect_through_unix_sockets);
     tcase_add_test(tc, connect_without_password_reads_mysql_pwd);
     tcase_add_test(tc, connect_resolves_host_names);
-    tcase_add_test(tc, connect_refused_is_lost_08001);
-    tcase_add_test(tc, connect_timeout_is_lost_08001);
+    drvtest_add_connect_tests(tc, drv);
     tcase_add_test(tc, connect_bad_dsn_is_lost_08001);
     tcase_add_test(tc, connect_bad_password_is_lost_08001);
     tcase_add_test(tc, column_types_encode_the_same_through_both_protocols);
     tcase_add_test(tc, expression_types_encode_the_same_through_both_protocols);
     tcase_add_test(tc, parameters_bind_by_their_json_kind);
     tcase_add_test(tc, wrong_parameter_counts_are_refused);
-    tcase_add_test(tc, large_statement_and_result);
     tcase_add_test(tc, command_row_count_and_last_insert_id);
     tcase_add_test(tc, calls_give_their_first_result_set);
     tcase_add_test(tc, db_errors_carry_their_fields);
-    tcase_add_test(tc, multi_statement_is_refused);
-    tcase_add_test(tc, nul_bytes_are_refused_before_sending);
+    drvtest_add_stmt_tests(tc, drv);
     tcase_add_test(tc, tx_status_follows_the_backend);
-    tcase_add_test(tc, too_big_result_is_refused_and_cut_back);
-    tcase_add_test(tc, quote_ident_round_trips);
     tcase_add_test(tc, begin_sql_opens_the_transaction_asked_for);
     suite_add_tcase(s, tc);
     return s;

@@ -13,7 +13,8 @@
 #include "tests/integration/mysqltest.h"
 
 /* The driver on a real uv loop against the test server, through tests/integration/drvtest.h;
- * test_mysql_driver.c has connect, values and types, and errors. */
+ * test_mysql_driver.c has connect, values and types, and errors.
+ * The tests both drivers pass alike are in drvtest_*.c (drvtest_add_*_tests). */
 Suite *suite_mysql_driver_ops(void);
 
 static const txs_driver_t *drv = &txs_driver_mysql;
@@ -36,19 +37,7 @@ START_TEST(cancel_stops_a_running_statement)
         txs_stmt_t s =
             drvtest_stmt(prepared ? "select sleep(?)" : "select sleep(10)", prepared, ten, lens);
         s.kinds = num;
-        t.then_sql = "select 2"; /* sent right away from the callback */
-        t.first_done = 0;
-        ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_then, &t), TXS_OK);
-        drvtest_cancel_after(&t, 200);
-        int64_t t0 = drvtest_now_ms();
-        ck_assert(drvtest_run_until(&t.loop, &t.first_done, DRVTEST_WAIT_MS));
-        ck_assert_int_eq(t.first_st, TXS_DRV_DB_ERROR);
-        ck_assert_str_eq(t.first_code, "70100");
-        ck_assert_int_lt(t.first_at - t0, 200 + 800);
-        ck_assert_int_eq(t.tx_after_then, TXS_DRV_TX_ACTIVE);
-        ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_OK); /* the next statement is not killed */
-        ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[2]]"), "%s", drvtest_out(&t));
-        ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+        drvtest_expect_cancel_spares_the_next(&t, &s); /* 70100, the next not killed */
     }
     /* the server's error, and the connection lives on */
     t.then_sql = NULL;
@@ -73,8 +62,7 @@ START_TEST(cancel_stops_an_op_between_its_steps)
     drvtest_open(&t, drv);
     const char *dos[] = {"do sleep(0.5)", "select 2", "select 3"};
     txs_stmt_t d[3];
-    for (int i = 0; i < 3; i++)
-        d[i] = (txs_stmt_t){dos[i], strlen(dos[i]), 0, NULL, NULL, NULL};
+    drvtest_plain(d, dos, 3);
     drvtest_batch_start(&t, d, 3);
     drvtest_cancel_after(&t, 100);
     int64_t t0 = drvtest_now_ms();
@@ -102,8 +90,7 @@ START_TEST(cancel_stops_an_op_between_its_steps)
 
     const char *sqls[] = {"select 1", "select sleep(5)", "select 3"};
     txs_stmt_t s[3];
-    for (int i = 0; i < 3; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
+    drvtest_plain(s, sqls, 3);
     t0 = drvtest_now_ms();
     drvtest_batch_start(&t, s, 3); /* "select 1" runs now */
     ck_assert_int_eq(drv->cancel(t.c), TXS_OK);
@@ -113,33 +100,6 @@ START_TEST(cancel_stops_an_op_between_its_steps)
     ck_assert(t.has_index);
     ck_assert_int_eq(t.index, 1);
     drvtest_expect(&t, "select 4", "4");
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(cancel_stops_a_running_batch)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drvtest_ok(&t, "create temporary table mdrv_k (x int)");
-    const char *sqls[] = {"insert into mdrv_k values (1)", "select sleep(30)",
-                          "insert into mdrv_k values (2)"};
-    txs_stmt_t s[3];
-    for (int i = 0; i < 3; i++)
-        s[i] = (txs_stmt_t){sqls[i], strlen(sqls[i]), 0, NULL, NULL, NULL};
-    drvtest_batch_start(&t, s, 3);
-    drvtest_cancel_after(&t, 200);
-    int64_t t0 = drvtest_now_ms();
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "70100");
-    ck_assert_int_eq(t.vendor, 1317);
-    ck_assert(t.from_db);
-    ck_assert(t.has_index);
-    ck_assert_int_eq(t.index, 1);
-    ck_assert_int_lt(t.done_at - t0, 200 + 800);
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
-    /* no implicit transaction on MySQL: the statement before it stays */
-    drvtest_expect(&t, "select count(*) from mdrv_k", "1");
     drvtest_close(&t);
 }
 END_TEST
@@ -192,30 +152,6 @@ END_TEST
 
 /* ---- the connection dies ---- */
 
-START_TEST(watch_reports_a_killed_connection)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drv->watch(t.c, drvtest_on_watch, &t);
-    drvtest_expect(&t, "select 1", "1"); /* a statement in between leaves the watch on */
-    ck_assert_int_eq(t.watched, 0);
-    txs_mysqltest_kill(drv->backend_pid(t.c));
-    ck_assert_msg(drvtest_run_until(&t.loop, &t.watched, DRVTEST_WAIT_MS), "watch never fired");
-    ck_assert_int_eq(t.watched, 1);
-    ck_assert_int_eq(t.watch_st, TXS_DRV_LOST);
-    ck_assert_str_eq(t.code, "08006");
-    ck_assert_str_eq(t.message, "the server closed the connection");
-    ck_assert(!t.from_db);
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_UNKNOWN);
-    int lens[1];
-    txs_stmt_t s = drvtest_stmt("select 1", 0, NULL, lens);
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_ELOST);
-    drvtest_run_for(&t.loop, 100);
-    ck_assert_int_eq(t.watched, 1);
-    drvtest_close(&t);
-}
-END_TEST
-
 START_TEST(watch_reports_an_idle_timeout)
 {
     drvtest_t t;
@@ -227,27 +163,6 @@ START_TEST(watch_reports_an_idle_timeout)
     ck_assert_int_ge(drvtest_now_ms() - t0, 900);
     ck_assert_int_eq(t.watch_st, TXS_DRV_LOST);
     ck_assert_str_eq(t.code, "08006");
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(unwatched_death_is_told_to_the_next_run)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    txs_mysqltest_kill(drv->backend_pid(t.c));
-    drvtest_run_for(&t.loop, 300); /* notices the EOF, tells nobody */
-    ck_assert_int_eq(drvtest_run(&t, "select 1"), TXS_DRV_LOST);
-    ck_assert_str_eq(t.code, "08006");
-    drvtest_close(&t);
-
-    drvtest_open(&t, drv);
-    txs_mysqltest_kill(drv->backend_pid(t.c));
-    drvtest_run_for(&t.loop, 300);
-    drv->watch(t.c, drvtest_on_watch, &t);
-    ck_assert_int_eq(t.watched, 0);
-    ck_assert(drvtest_run_until(&t.loop, &t.watched, DRVTEST_WAIT_MS));
-    ck_assert_int_eq(t.watch_st, TXS_DRV_LOST);
     drvtest_close(&t);
 }
 END_TEST
@@ -283,62 +198,30 @@ END_TEST
 
 /* ---- close in every state ---- */
 
-START_TEST(close_while_connecting)
+/* (drvtest_add_close_tests has the states both drivers share.) */
+
+START_TEST(close_while_resolving_the_host)
 {
     drvtest_t t;
     drvtest_init(&t, drv);
-    ck_assert_int_eq(drv->connect(&t.loop, txs_mysqltest_dsn(), 10000, drvtest_never, &t, &t.c),
-                     TXS_OK);
-    drvtest_close(&t);
-
-    /* mid-handshake with a server that never answers */
-    drvtest_init(&t, drv);
-    int port;
-    int fd = drvtest_silent_listener(&port);
     char dsn[128];
-    snprintf(dsn, sizeof dsn, "mysql://txs:txs@127.0.0.1:%d/txs", port);
-    ck_assert_int_eq(drv->connect(&t.loop, dsn, 10000, drvtest_never, &t, &t.c), TXS_OK);
-    drvtest_run_for(&t.loop, 100);
-    drvtest_close(&t);
-    close(fd);
-
-    /* while the host name is being resolved */
-    drvtest_init(&t, drv);
     snprintf(dsn, sizeof dsn, "mysql://txs:txs@LocalHost:%s/txs",
              txs_mysqltest_env("MYSQL_TCP_PORT"));
     ck_assert_int_eq(drv->connect(&t.loop, dsn, 10000, drvtest_never, &t, &t.c), TXS_OK);
     drvtest_close(&t);
-
-    /* with the failure report pending */
-    drvtest_init(&t, drv);
-    ck_assert_int_eq(drv->connect(&t.loop, "nonsense", 10000, drvtest_never, &t, &t.c), TXS_OK);
-    drvtest_close(&t);
 }
 END_TEST
 
-START_TEST(close_while_running)
+START_TEST(close_while_preparing_held_back_or_sending)
 {
     drvtest_t t;
-    drvtest_open(&t, drv);
     int lens[1];
-    txs_stmt_t s = drvtest_stmt("select sleep(10)", 0, NULL, lens);
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_never, &t), TXS_OK);
-    drvtest_run_for(&t.loop, 100);
-    drvtest_close(&t);
-
     /* a prepared statement */
     drvtest_open(&t, drv);
     const char *ten[] = {"10"};
     txs_stmt_t p = drvtest_stmt("select sleep(?)", 1, ten, lens);
     ck_assert_int_eq(drv->run(t.c, &p, drvtest_never, &t), TXS_OK);
     drvtest_run_for(&t.loop, 100);
-    drvtest_close(&t);
-
-    /* with a KILL under way */
-    drvtest_open(&t, drv);
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_never, &t), TXS_OK);
-    drvtest_run_for(&t.loop, 100);
-    ck_assert_int_eq(drv->cancel(t.c), TXS_OK);
     drvtest_close(&t);
 
     /* with a statement held back behind a KILL */
@@ -363,6 +246,7 @@ START_TEST(close_while_running)
 
     /* with the report pending */
     drvtest_open(&t, drv);
+    txs_stmt_t s = drvtest_stmt("select sleep(10)", 0, NULL, lens);
     ck_assert_int_eq(drv->run_batch(t.c, &s, 0, drvtest_never, &t), TXS_OK);
     drvtest_close(&t);
 }
@@ -370,73 +254,14 @@ END_TEST
 
 /* ---- batches ---- */
 
-START_TEST(batch_runs_in_order_and_encodes_each_result)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drvtest_ok(&t, "create temporary table mdrv_b (id int primary key, v text)");
-    int l0[2], l1[1];
-    const char *v0[] = {"1", "a"}, *v1[] = {"b"};
-    txs_stmt_t s[3] = {drvtest_stmt("insert into mdrv_b values (?, ?)", 2, v0, l0),
-                       drvtest_stmt("insert into mdrv_b values (2, ?)", 1, v1, l1),
-                       drvtest_stmt("select id, v from mdrv_b order by id", 0, NULL, NULL)};
-    drvtest_batch_start(&t, s, 3);
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_ACTIVE);
-    ck_assert_int_eq(drv->run_batch(t.c, s, 3, drvtest_on_batch, &t),
-                     TXS_ESTATE); /* one at a time */
-    ck_assert_int_eq(drv->run(t.c, &s[2], drvtest_on_op, &t), TXS_ESTATE);
-    ck_assert_int_eq(drv->reset(t.c, false, drvtest_on_op, &t), TXS_ESTATE);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_OK);
-    ck_assert_int_eq(t.enc_rc, TXS_OK);
-    ck_assert_str_eq(drvtest_out(&t),
-                     "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
-                     "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
-                     "\"command\":\"SELECT\",\"rowCount\":2,\"fields\":[{\"name\":\"id\",\"type\":"
-                     "\"int\"},{\"name\":\"v\",\"type\":\"text\"}],\"rows\":[[1,\"a\"],[2,\"b\"]]");
-    ck_assert_int_eq(t.oob_rc, TXS_ESTATE);
-    ck_assert_int_eq(t.neg_rc, TXS_ESTATE);
-    ck_assert_uint_eq(t.oob_len, 0);
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
-    /* results are not kept past the callback, and a run() after a batch has index 0 only */
-    drvtest_expect(&t, "select count(*) from mdrv_b", "2");
-    ck_assert_int_eq(t.oob_rc, TXS_ESTATE);
-    ck_assert_int_eq(drv->encode_result(t.c, 0, &t.out, t.max_len), TXS_ESTATE);
-
-    /* an explicit transaction written into the batch */
-    const char *tx[] = {"start transaction", "insert into mdrv_b values (3, 'c')", "commit"};
-    ck_assert_int_eq(drvtest_batch(&t, tx, 3), TXS_DRV_OK);
-    ck_assert_str_eq(drvtest_out(&t),
-                     "\"command\":\"START\",\"rowCount\":0,\"fields\":[],\"rows\":[]\n"
-                     "\"command\":\"INSERT\",\"rowCount\":1,\"fields\":[],\"rows\":[]\n"
-                     "\"command\":\"COMMIT\",\"rowCount\":0,\"fields\":[],\"rows\":[]");
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
-    drvtest_expect(&t, "select count(*) from mdrv_b", "3");
-    drvtest_close(&t);
-}
-END_TEST
-
 /* 50 inserts where the 30th repeats a key: the batch stops there. */
 static int dup_batch(drvtest_t *t, bool explicit_tx)
 {
-    enum { N = 50 };
-    char sql[N + 2][64];
-    const char *sqls[N + 2];
-    int n = 0;
-    if (explicit_tx)
-        snprintf(sql[n++], 64, "start transaction");
-    for (int i = 0; i < N; i++)
-        snprintf(sql[n++], 64, "insert into mdrv_d values (%d)", i == 29 ? 3 : i);
-    if (explicit_tx)
-        snprintf(sql[n++], 64, "commit");
-    for (int i = 0; i < n; i++)
-        sqls[i] = sql[i];
-    ck_assert_int_eq(drvtest_batch(t, sqls, n), TXS_DRV_DB_ERROR);
+    int index = drvtest_dup_batch(t, "mdrv_d", explicit_tx);
     ck_assert_str_eq(t->code, "23000");
     ck_assert_int_eq(t->vendor, 1062);
     ck_assert_str_eq(t->message, "Duplicate entry '3' for key 'PRIMARY'");
-    ck_assert(t->from_db);
-    ck_assert(t->has_index);
-    return t->index;
+    return index;
 }
 
 START_TEST(batch_stops_at_the_failing_statement)
@@ -477,46 +302,6 @@ START_TEST(batch_stops_at_the_failing_statement)
     ck_assert_str_eq(t.code, "08P01");
     ck_assert_int_eq(t.index, 1);
     drvtest_expect(&t, "select 'usable'", "\"usable\"");
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(batch_with_a_nul_byte_sends_nothing)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drvtest_ok(&t, "create temporary table mdrv_n (x text)");
-    const char *vals[] = {"a\0b"}, *ok[] = {"fine"};
-    int lens[] = {3}, oklens[] = {4};
-    txs_stmt_t s[3] = {{"insert into mdrv_n values (?)", 29, 1, vals, lens, NULL},
-                       {"insert into mdrv_n values (?)", 29, 1, ok, oklens, NULL},
-                       {"insert into mdrv_n values ('x')", 31, 0, NULL, NULL, NULL}};
-    drvtest_batch_start(&t, s, 3);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    ck_assert(t.has_index);
-    ck_assert_int_eq(t.index, 0);
-    ck_assert(!t.from_db);
-    txs_stmt_t s2[3] = {s[1], s[2], s[0]};
-    drvtest_batch_start(&t, s2, 3);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    ck_assert_int_eq(t.index, 2);
-    drvtest_expect(&t, "select count(*) from mdrv_n", "0");
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(empty_batch_is_ok)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    ck_assert_int_eq(drvtest_batch(&t, NULL, 0), TXS_DRV_OK);
-    ck_assert_uint_eq(t.out.len, 0);
-    ck_assert_int_eq(t.oob_rc, TXS_ESTATE);
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
-    ck_assert_int_eq(drv->run_batch(t.c, NULL, -1, drvtest_on_batch, &t), TXS_EINVAL);
-    drvtest_expect(&t, "select 6", "6");
     drvtest_close(&t);
 }
 END_TEST
@@ -640,23 +425,6 @@ START_TEST(reset_rolls_back_or_clears_the_session)
 }
 END_TEST
 
-/* ---- no busy waiting ---- */
-
-START_TEST(waiting_uses_no_cpu)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drv->watch(t.c, drvtest_on_watch, &t);
-    double c0 = drvtest_cpu_ms();
-    ck_assert_int_eq(drvtest_run(&t, "select sleep(0.5)"), TXS_DRV_OK);
-    drvtest_run_for(&t.loop, 500); /* idle, watched */
-    double used = drvtest_cpu_ms() - c0;
-    ck_assert_msg(used < 250, "%.0f ms of CPU over 1 s of waiting", used);
-    ck_assert_int_eq(t.watched, 0);
-    drvtest_close(&t);
-}
-END_TEST
-
 Suite *suite_mysql_driver_ops(void)
 {
     Suite *s = suite_create("mysql_driver_ops");
@@ -664,20 +432,16 @@ Suite *suite_mysql_driver_ops(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, cancel_stops_a_running_statement);
     tcase_add_test(tc, cancel_stops_an_op_between_its_steps);
-    tcase_add_test(tc, cancel_stops_a_running_batch);
     tcase_add_test(tc, next_statement_waits_for_the_kill);
-    tcase_add_test(tc, watch_reports_a_killed_connection);
+    drvtest_add_watch_tests(tc, drv);
     tcase_add_test(tc, watch_reports_an_idle_timeout);
-    tcase_add_test(tc, unwatched_death_is_told_to_the_next_run);
     tcase_add_test(tc, death_during_a_statement_is_lost);
-    tcase_add_test(tc, close_while_connecting);
-    tcase_add_test(tc, close_while_running);
-    tcase_add_test(tc, batch_runs_in_order_and_encodes_each_result);
+    drvtest_add_close_tests(tc, drv);
+    tcase_add_test(tc, close_while_resolving_the_host);
+    tcase_add_test(tc, close_while_preparing_held_back_or_sending);
+    drvtest_add_batch_tests(tc, drv);
     tcase_add_test(tc, batch_stops_at_the_failing_statement);
-    tcase_add_test(tc, batch_with_a_nul_byte_sends_nothing);
-    tcase_add_test(tc, empty_batch_is_ok);
     tcase_add_test(tc, reset_rolls_back_or_clears_the_session);
-    tcase_add_test(tc, waiting_uses_no_cpu);
     suite_add_tcase(s, tc);
     return s;
 }

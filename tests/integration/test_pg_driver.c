@@ -15,7 +15,8 @@
 #include "tests/integration/pgtest.h"
 
 /* The driver on a real uv loop against the test server, through tests/integration/drvtest.h;
- * test_pg_driver_ops.c has batches, cancel, a dying connection and close. */
+ * test_pg_driver_ops.c has batches, cancel, a dying connection and close.
+ * The tests both drivers pass alike are in drvtest_*.c (drvtest_add_*_tests). */
 Suite *suite_pg_driver(void);
 
 static const txs_driver_t *drv = &txs_driver_pg;
@@ -26,17 +27,12 @@ START_TEST(connect_ok_sets_session)
 {
     drvtest_t t;
     drvtest_open(&t, drv);
-    ck_assert_int_gt(drv->backend_pid(t.c), 0);
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_IDLE);
-    ck_assert_int_eq(t.tx, TXS_DRV_TX_IDLE);
+    drvtest_expect_new_session(&t);
     drvtest_expect(&t, "select current_setting('application_name')", "\"txscope\"");
     drvtest_expect(&t, "select current_setting('DateStyle')", "\"ISO, MDY\"");
     drvtest_expect(&t, "select current_setting('TimeZone')", "\"UTC\"");
     drvtest_expect(&t, "select current_setting('client_encoding')", "\"UTF8\"");
     drvtest_expect(&t, "select current_setting('extra_float_digits')", "\"1\"");
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", drv->backend_pid(t.c));
-    drvtest_expect(&t, "select pg_backend_pid()", pid);
     drvtest_close(&t);
 }
 END_TEST
@@ -73,51 +69,6 @@ START_TEST(connect_uri_dsn)
     drvtest_expect(&t, "select current_setting('application_name')", "\"uriapp\"");
     drvtest_expect(&t, "select current_setting('TimeZone')", "\"UTC\"");
     drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(connect_refused_is_lost_08001)
-{
-    drvtest_t t;
-    drvtest_init(&t, drv);
-    txs_pgtest_dsn();
-    char dsn[128];
-    snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%d user=postgres", drvtest_closed_port());
-    int64_t t0 = drvtest_now_ms();
-    ck_assert_int_eq(drvtest_connect(&t, dsn, 10000), TXS_DRV_LOST);
-    ck_assert_int_lt(t.done_at - t0, 2000);
-    ck_assert_str_eq(t.code, "08001");
-    ck_assert_msg(strstr(t.message, "refused"), "message: %s", t.message);
-    ck_assert_msg(t.message[strlen(t.message) - 1] != '\n', "trailing newline kept");
-    ck_assert_int_eq(drv->tx_status(t.c), TXS_DRV_TX_UNKNOWN);
-    /* after LOST only close() may follow: run() refuses without calling back */
-    int lens[1];
-    txs_stmt_t s = drvtest_stmt("select 1", 0, NULL, lens);
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_ELOST);
-    drvtest_close(&t);
-    ck_assert_int_eq(t.done, 0);
-}
-END_TEST
-
-START_TEST(connect_timeout_is_lost_08001)
-{
-    drvtest_t t;
-    drvtest_init(&t, drv);
-    txs_pgtest_dsn();
-    int port;
-    int fd = drvtest_silent_listener(&port);
-    char dsn[128];
-    /* libpq ignores connect_timeout in asynchronous mode: the driver's own timer acts */
-    snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%d user=postgres connect_timeout=1", port);
-    int64_t t0 = drvtest_now_ms();
-    ck_assert_int_eq(drvtest_connect(&t, dsn, 300), TXS_DRV_LOST);
-    int64_t took = t.done_at - t0;
-    ck_assert_msg(took >= 290 && took < 1000, "timed out after %lld ms", (long long)took);
-    ck_assert_str_eq(t.code, "08001");
-    ck_assert_str_eq(t.message, "could not connect to server within 300 ms");
-    drvtest_close(&t);
-    close(fd);
 }
 END_TEST
 
@@ -244,32 +195,6 @@ START_TEST(connect_follows_a_new_socket)
         drvtest_close(&t);
         fake_ro_stop(&f);
     }
-}
-END_TEST
-
-START_TEST(large_statement_and_result)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    drv->watch(t.c, drvtest_on_watch, &t);
-    size_t n = 4 << 20; /* more than the socket takes at once: flushed in steps */
-    char *big = malloc(n + 1);
-    memset(big, 'a', n);
-    big[n] = '\0';
-    const char *vals[] = {big};
-    ck_assert_int_eq(drvtest_runp(&t, "select length($1) as n", 1, vals), TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[4194304]]"), "%.200s", drvtest_out(&t));
-    free(big);
-    t.max_len = 64 << 20;
-    ck_assert_str_eq(drvtest_ok(&t, "select count(*) from (select repeat('b', 1000) from "
-                                    "generate_series(1, 5000)) s"),
-                     "\"command\":\"SELECT\",\"rowCount\":1,\"fields\":[{\"name\":\"count\","
-                     "\"type\":\"int8\"}],\"rows\":[[5000]]");
-    drvtest_ok(&t, "select repeat('b', 1000) as r from generate_series(1, 5000)");
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rowCount\":5000,"), "%.200s", drvtest_out(&t));
-    ck_assert_uint_gt(t.out.len, 5000 * 1004);
-    ck_assert_int_eq(t.watched, 0);
-    drvtest_close(&t);
 }
 END_TEST
 
@@ -485,45 +410,6 @@ START_TEST(db_errors_carry_their_fields)
 }
 END_TEST
 
-START_TEST(multi_statement_is_refused)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    ck_assert_int_eq(drvtest_run(&t, "select 1; select 2"), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "42601");
-    ck_assert_str_eq(t.message, "cannot insert multiple commands into a prepared statement");
-    ck_assert_int_eq(drvtest_run(&t, "create temp table pgdrv_m (x int); drop table pgdrv_m"),
-                     TXS_DRV_DB_ERROR);
-    ck_assert_int_eq(drvtest_run(&t, "select count(*) from pg_class where relname = 'pgdrv_m'"),
-                     TXS_DRV_OK);
-    ck_assert_msg(strstr(drvtest_out(&t), "\"rows\":[[0]]"), "%s", drvtest_out(&t));
-    drvtest_close(&t);
-}
-END_TEST
-
-START_TEST(nul_bytes_are_refused_before_sending)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    const char *vals[] = {"a\0b"};
-    int lens[] = {3};
-    txs_stmt_t s = {"select $1::text", 15, 1, vals, lens, NULL};
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_op, &t), TXS_OK);
-    ck_assert_int_eq(t.done, 0); /* never from inside run() */
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    static const char sql2[] = "select 1\0; drop table x";
-    txs_stmt_t s2 = {sql2, sizeof sql2 - 1, 0, NULL, NULL, NULL};
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s2, drvtest_on_op, &t), TXS_OK);
-    ck_assert_int_eq(drvtest_wait(&t), TXS_DRV_DB_ERROR);
-    ck_assert_str_eq(t.code, "22021");
-    drvtest_expect(&t, "select 'ok'", "\"ok\"");
-    drvtest_close(&t);
-}
-END_TEST
-
 START_TEST(tx_status_follows_the_backend)
 {
     drvtest_t t;
@@ -551,24 +437,6 @@ START_TEST(tx_status_follows_the_backend)
 }
 END_TEST
 
-/* ---- size limit ---- */
-
-START_TEST(too_big_result_is_refused_and_cut_back)
-{
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    int lens[1];
-    txs_stmt_t s = drvtest_stmt("select repeat('x', 1000) as r, '\\x0102'::bytea as b, "
-                                "'{\"a\": 1}'::json as j from generate_series(1, 3)",
-                                0, NULL, lens);
-    t.done = 0;
-    ck_assert_int_eq(drv->run(t.c, &s, drvtest_on_encode_limits, &t), TXS_OK);
-    ck_assert(drvtest_run_until(&t.loop, &t.done, DRVTEST_WAIT_MS));
-    drvtest_expect(&t, "select 1", "1"); /* still usable */
-    drvtest_close(&t);
-}
-END_TEST
-
 /* ---- identifiers ---- */
 
 static const char *quoted(txs_buf_t *b, const char *name, size_t len)
@@ -588,20 +456,7 @@ START_TEST(quote_ident_doubles_quotes)
     ck_assert_str_eq(quoted(&b, "\"\"", 2), "\"\"\"\"\"\"");
     ck_assert_str_eq(quoted(&b, "Mixed Case;drop", 15), "\"Mixed Case;drop\"");
     ck_assert_str_eq(quoted(&b, "xyz", 2), "\"xy\""); /* len, not strlen */
-    /* and the server reads it back as the same name */
-    drvtest_t t;
-    drvtest_open(&t, drv);
-    txs_buf_t sql;
-    txs_buf_init(&sql);
-    txs_buf_puts(&sql, "select 1 as ");
-    drv->quote_ident(&sql, "a\"b c", 5);
-    *txs_buf_reserve(&sql, 1) = '\0';
-    ck_assert_msg(
-        strstr(drvtest_ok(&t, sql.data), "\"fields\":[{\"name\":\"a\\\"b c\",\"type\":\"int4\"}]"),
-        "%s", drvtest_out(&t));
-    txs_buf_free(&sql);
-    txs_buf_free(&b);
-    drvtest_close(&t);
+    txs_buf_free(&b); /* quote_ident_round_trips: the server reads it back as the same name */
 }
 END_TEST
 
@@ -613,11 +468,9 @@ Suite *suite_pg_driver(void)
     tcase_add_test(tc, connect_ok_sets_session);
     tcase_add_test(tc, connect_keeps_user_options_but_pins_ours);
     tcase_add_test(tc, connect_uri_dsn);
-    tcase_add_test(tc, connect_refused_is_lost_08001);
-    tcase_add_test(tc, connect_timeout_is_lost_08001);
+    drvtest_add_connect_tests(tc, drv);
     tcase_add_test(tc, connect_bad_dsn_is_lost_08001);
     tcase_add_test(tc, connect_follows_a_new_socket);
-    tcase_add_test(tc, large_statement_and_result);
     tcase_add_test(tc, notifications_and_notices_while_idle_are_not_death);
     tcase_add_test(tc, types_encode_exactly);
     tcase_add_test(tc, type_created_after_connect_is_its_oid);
@@ -626,10 +479,8 @@ Suite *suite_pg_driver(void)
     tcase_add_test(tc, command_and_row_count);
     tcase_add_test(tc, copy_from_stdin_is_refused_not_hung);
     tcase_add_test(tc, db_errors_carry_their_fields);
-    tcase_add_test(tc, multi_statement_is_refused);
-    tcase_add_test(tc, nul_bytes_are_refused_before_sending);
+    drvtest_add_stmt_tests(tc, drv);
     tcase_add_test(tc, tx_status_follows_the_backend);
-    tcase_add_test(tc, too_big_result_is_refused_and_cut_back);
     tcase_add_test(tc, quote_ident_doubles_quotes);
     suite_add_tcase(s, tc);
     return s;

@@ -4,6 +4,7 @@
 #                   integration tests (real PostgreSQL and MariaDB started on loopback in
 #                   a temp dir)
 #   make demo       a throwaway PostgreSQL, the daemon, a sample session
+#   make bench      txscope against direct PostgreSQL and PgBouncer (bench/compare)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format-check, make clean
 
@@ -44,6 +45,8 @@ DRIVERS_SRC := $(wildcard drivers/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIBTXSCOPE_SRC := $(wildcard clients/c/libtxscope/*.c)
 CLI_SRC := $(wildcard clients/c/cli/*.c)
+BENCH_SRC := $(wildcard bench/txscope-bench/*.c)
+IDLE_PG_SRC := $(wildcard bench/idle-pg/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_LIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
@@ -55,14 +58,18 @@ DAEMON_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(DAEMON_SRC
 LIBTXSCOPE_OBJ := $(call obj,$(LIBTXSCOPE_SRC))
 UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c drivers/mysql_dsn.c drivers/mysql_text.c drivers/pg_state.c)
 
-.PHONY: FORCE analyze all release asan check unit integration demo install clean format format-check
+.PHONY: FORCE analyze all release asan check unit integration demo bench install clean format format-check
 
-all: bin/txscoped bin/txscope
+all: bin/txscoped bin/txscope bin/txscope-bench bin/idle-pg-clients
 
 ifeq ($(FLAVOUR),release)
 bin/txscoped: $(O)/bin/txscoped
 	@mkdir -p bin && cp $< $@
 bin/txscope: $(O)/bin/txscope
+	@mkdir -p bin && cp $< $@
+bin/txscope-bench: $(O)/bin/txscope-bench
+	@mkdir -p bin && cp $< $@
+bin/idle-pg-clients: $(O)/bin/idle-pg-clients
 	@mkdir -p bin && cp $< $@
 endif
 
@@ -81,6 +88,16 @@ $(O)/lib/libtxscope.a: $(LIBTXSCOPE_OBJ)
 $(O)/bin/txscope: $(call obj,$(CLI_SRC)) $(O)/lib/libtxscope.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
+
+# Benchmark tools: the load generator (on libuv and libtxscope) and a holder of idle
+# PostgreSQL connections (for PgBouncer's memory per client).
+$(O)/bin/txscope-bench: $(call obj,$(BENCH_SRC)) $(O)/lib/libtxscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libuv libcjson) -lm
+
+$(O)/bin/idle-pg-clients: $(call obj,$(IDLE_PG_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libpq)
 
 # Test runners: every tests/*/test_NAME.c defines `Suite *suite_NAME(void)`;
 # the list of suites is generated (and rewritten only when it changes), so adding
@@ -118,7 +135,7 @@ $(O)/bin/integration_tests: $(call obj,$(ITEST_SRC) $(ITEST_LIB_SRC)) $(O)/obj/t
 release:
 	$(MAKE) FLAVOUR=release all
 asan:
-	$(MAKE) FLAVOUR=asan build/asan/bin/txscoped build/asan/bin/txscope build/asan/bin/unit_tests build/asan/bin/integration_tests
+	$(MAKE) FLAVOUR=asan build/asan/bin/txscoped build/asan/bin/txscope build/asan/bin/txscope-bench build/asan/bin/unit_tests build/asan/bin/integration_tests
 
 check:
 	tests/scripts/deps.sh
@@ -135,6 +152,11 @@ demo:
 	$(MAKE) FLAVOUR=release all
 	tests/scripts/demo.sh
 
+bench:
+	tests/scripts/deps.sh pgbouncer gnuplot-nox
+	$(MAKE) FLAVOUR=release all
+	bench/compare
+
 install: bin/txscoped bin/txscope
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/txscope $(DESTDIR)$(DOCDIR)
 	install -m 0755 bin/txscoped bin/txscope $(DESTDIR)$(BINDIR)/
@@ -142,7 +164,7 @@ install: bin/txscoped bin/txscope
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 # clang's static analyzer over every source file; fails on any report.
-ANALYZE_SRC = $(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(wildcard daemon/*.c) $(LIBTXSCOPE_SRC) $(CLI_SRC)
+ANALYZE_SRC = $(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(wildcard daemon/*.c) $(LIBTXSCOPE_SRC) $(CLI_SRC) $(BENCH_SRC) $(IDLE_PG_SRC)
 analyze:
 	@out=$$(for f in $(ANALYZE_SRC); do clang --analyze -Xclang -analyzer-output=text $(CPPFLAGS) -std=c11 \
 	    $(DEP_CFLAGS) -o /dev/null $$f 2>&1; done); \

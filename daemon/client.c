@@ -17,10 +17,16 @@
 #define TXS_VERSION "0.1.0"
 /* Stop reading while this much output waits for a slow reader. */
 #define OUT_HIGH_WATER (4u << 20)
-/* Buffers larger than this are released once drained, so idle clients stay small. */
-#define BUF_KEEP 65536
 /* How long a client that got a fatal error may keep sending before we close anyway. */
 #define LINGER_MS 2000
+
+/* One write in flight: the replies coalesced in one loop turn, with libuv's request.
+ * Allocated per write and freed when written, so that an idle client (most of them,
+ * with thousands connected) holds neither a buffer nor a request. */
+struct txs_client_write {
+    uv_write_t req;
+    txs_buf_t buf;
+};
 
 static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t *scanned);
 static void process_input(txs_client_t *c);
@@ -89,9 +95,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 static void update_reading(txs_client_t *c)
 {
     /* A lingering client is read (and its bytes dropped) so that its close is seen. */
-    bool want = c->state == TXS_CLIENT_ACTIVE &&
-                (c->lingering || (!c->close_after_flush && c->pending < conf(c)->max_pipeline &&
-                                  c->out.len + c->writing.len < OUT_HIGH_WATER));
+    bool want =
+        c->state == TXS_CLIENT_ACTIVE &&
+        (c->lingering || (!c->close_after_flush && c->pending < conf(c)->max_pipeline &&
+                          c->out.len + (c->writing ? c->writing->buf.len : 0) < OUT_HIGH_WATER));
     if (want && !c->reading) {
         if (uv_read_start(&c->sock.stream, on_alloc, on_read) == 0)
             c->reading = true;
@@ -335,6 +342,7 @@ static void on_linger_timeout(uv_timer_t *t)
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
+    free(req);
 }
 
 /* The fatal reply is written. Closing now, with the client's bytes still unread,
@@ -345,7 +353,9 @@ static void linger(txs_client_t *c)
 {
     c->lingering = true;
     txs_server_client_closing(c->server, c); /* no longer counts against max_clients */
-    if (uv_shutdown(&c->shutdown_req, &c->sock.stream, on_shutdown) != 0) {
+    uv_shutdown_t *req = txs_xmalloc(sizeof *req);
+    if (uv_shutdown(req, &c->sock.stream, on_shutdown) != 0) {
+        free(req);
         txs_client_close(c, "closed after a fatal error");
         return;
     }
@@ -357,16 +367,9 @@ static void linger(txs_client_t *c)
     update_reading(c);
 }
 
-static void on_written(uv_write_t *req, int status)
+/* What waited for a write to finish (at once, or in libuv's callback). */
+static void written(txs_client_t *c)
 {
-    txs_client_t *c = req->data;
-    c->write_in_flight = false;
-    c->writing.len = 0;
-    txs_buf_shrink(&c->writing, BUF_KEEP);
-    if (status < 0) {
-        txs_client_close(c, status == UV_ECANCELED ? "closed" : uv_strerror(status));
-        return;
-    }
     /* The fatal reply may have been queued while an earlier write was in flight:
      * shut down only once it is written too. */
     if (c->close_after_flush && c->out.len == 0) {
@@ -379,25 +382,58 @@ static void on_written(uv_write_t *req, int status)
     update_reading(c);
 }
 
+static void on_written(uv_write_t *req, int status)
+{
+    txs_client_t *c = req->data;
+    struct txs_client_write *w = c->writing;
+    c->writing = NULL;
+    txs_buf_free(&w->buf);
+    free(w);
+    if (status < 0) {
+        txs_client_close(c, status == UV_ECANCELED ? "closed" : uv_strerror(status));
+        return;
+    }
+    written(c);
+}
+
 void txs_client_flush(txs_client_t *c)
 {
     if (c->state == TXS_CLIENT_ACTIVE)
         process_input(c);
-    if (c->write_in_flight || c->out.len == 0)
+    if (c->writing || c->out.len == 0)
         return;
     if (c->state != TXS_CLIENT_ACTIVE || c->lingering) {
         c->out.len = 0; /* nobody to read it, or the write side is shut down */
         return;
     }
-    txs_buf_t t = c->writing;
-    c->writing = c->out;
-    c->out = t;
-    uv_buf_t b = uv_buf_init(c->writing.data, (unsigned int)c->writing.len);
-    c->write_req.data = c;
-    c->write_in_flight = true;
-    int rc = uv_write(&c->write_req, &c->sock.stream, &b, 1, on_written);
+    /* Replies mostly fit the socket's buffer: written now, with no request allocated,
+     * and without libuv's write queue, whose drain costs an epoll_ctl per write. */
+    uv_buf_t now = uv_buf_init(c->out.data, (unsigned int)c->out.len);
+    int n = uv_try_write(&c->sock.stream, &now, 1);
+    if (n == UV_EAGAIN)
+        n = 0;
+    if (n < 0) {
+        c->out.len = 0;
+        txs_client_close(c, uv_strerror(n));
+        return;
+    }
+    if ((size_t)n == c->out.len) {
+        txs_buf_free(&c->out); /* an idle client holds no output memory */
+        written(c);
+        return;
+    }
+    txs_buf_consume(&c->out, (size_t)n);
+    struct txs_client_write *w = txs_xmalloc(sizeof *w);
+    w->buf = c->out;
+    txs_buf_init(&c->out);
+    w->req.data = c;
+    c->writing = w;
+    uv_buf_t b = uv_buf_init(w->buf.data, (unsigned int)w->buf.len);
+    int rc = uv_write(&w->req, &c->sock.stream, &b, 1, on_written);
     if (rc < 0) {
-        c->write_in_flight = false;
+        c->writing = NULL;
+        txs_buf_free(&w->buf);
+        free(w);
         txs_client_close(c, uv_strerror(rc));
     }
 }
@@ -411,7 +447,6 @@ static void maybe_free(txs_client_t *c)
     txs_server_client_gone(c->server, c);
     txs_buf_free(&c->in);
     txs_buf_free(&c->out);
-    txs_buf_free(&c->writing);
     free(c);
 }
 

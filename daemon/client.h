@@ -39,10 +39,9 @@ typedef struct txs_client {
                                               tokens are configured); "" until then */
     txs_journal_t *journal; /* the outcome journal of the principal; NULL until then */
     bool reading;
-    bool close_after_flush; /* framing lost (54000), auth failed: close once written */
-    bool lingering;         /* that reply is written: FIN sent, input discarded until the
-                               peer closes or linger_timer fires (see linger()) */
-    uv_shutdown_t shutdown_req;
+    bool close_after_flush;   /* framing lost (54000), auth failed: close once written */
+    bool lingering;           /* that reply is written: FIN sent, input discarded until the
+                                 peer closes or linger_timer fires (see linger()) */
     uv_timer_t *linger_timer; /* allocated only while lingering */
 
     /* client_login_timeout and client_idle_timeout (client_timeout.c) */
@@ -55,10 +54,9 @@ typedef struct txs_client {
                           nothing waits, since reads go to the server's shared buffer */
     size_t in_scanned; /* bytes of `in` known to hold no newline */
 
-    txs_buf_t out;     /* replies being coalesced */
-    txs_buf_t writing; /* handed to uv_write */
-    bool write_in_flight;
-    uv_write_t write_req;
+    txs_buf_t out;                    /* replies being coalesced */
+    struct txs_client_write *writing; /* handed to uv_write; NULL when no write is in
+                                          flight, so an idle client holds no buffer */
     bool in_flush_list;
     struct txs_client *flush_next;
 

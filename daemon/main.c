@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "daemon/fdlimit.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "protocol/errors.h"
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
         return 2;
     }
     txs_log_set_level(conf->log_level);
+    txs_fdlimit_raise(conf);
 
     uv_loop_t *loop = uv_default_loop();
     txs_server_t server;

@@ -356,10 +356,27 @@ static int begin_sql(txs_session_t *s, char *buf, size_t len, txs_stmt_t *stmts)
                                             stmts);
 }
 
+/* The transaction's first statement goes with its BEGIN in one round trip (the
+ * driver's pipeline), as a batch's do: the first query of every transaction would
+ * otherwise wait a round trip more than it does behind PgBouncer. */
+static void run_begin_and_statement(txs_session_t *s)
+{
+    char buf[TXS_BEGIN_SQL_MAX];
+    txs_stmt_t stmts[TXS_DRV_BEGIN_MAX + 1];
+    int n = begin_sql(s, buf, sizeof buf, stmts);
+    stmts[n] = txs_session_cur(s)->stmt;
+    s->batch_first = n;
+    run_statements(s, stmts, n + 1, TXS_STEP_BEGIN_STATEMENT);
+}
+
 /* The backend is linked: send what the current request needs next. */
 static void run_next(txs_session_t *s)
 {
     if (needs_begin(s) && !s->tx_on_backend) {
+        if (txs_session_cur(s)->op == TXS_OP_QUERY) {
+            run_begin_and_statement(s);
+            return;
+        }
         char buf[TXS_BEGIN_SQL_MAX];
         txs_stmt_t begin[TXS_DRV_BEGIN_MAX];
         int n = begin_sql(s, buf, sizeof buf, begin);
@@ -509,6 +526,9 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
         break;
     case TXS_STEP_STATEMENT:
         txs_session_done_statement(s, dc, st);
+        break;
+    case TXS_STEP_BEGIN_STATEMENT:
+        txs_session_done_begin_statement(s, dc, st);
         break;
     case TXS_STEP_DDL_COMMIT:
         txs_session_done_ddl_commit(s, dc, st);

@@ -32,15 +32,16 @@ typedef enum txs_session_state {
 /* What runs on the backend for the current request. */
 typedef enum txs_step {
     TXS_STEP_NONE,
-    TXS_STEP_BEGIN,         /* BEGIN ... before the request's own SQL */
-    TXS_STEP_STATEMENT,     /* query */
-    TXS_STEP_BATCH,         /* batch (with BEGIN and COMMIT in it when it is its own tx) */
-    TXS_STEP_COMMIT,        /* COMMIT of the outermost level */
-    TXS_STEP_ROLLBACK,      /* ROLLBACK of the whole transaction (rollback, end) */
-    TXS_STEP_LEVEL_OPEN,    /* SAVEPOINT of begin nested */
-    TXS_STEP_LEVEL_RELEASE, /* RELEASE SAVEPOINT: commit of a nested level */
-    TXS_STEP_LEVEL_UNDO,    /* ROLLBACK TO + RELEASE: rollback of a nested level */
-    TXS_STEP_SAVEPOINT,     /* the named savepoint ops */
+    TXS_STEP_BEGIN,           /* BEGIN ... before the request's own SQL */
+    TXS_STEP_STATEMENT,       /* query */
+    TXS_STEP_BEGIN_STATEMENT, /* BEGIN ... and the query, in one round trip */
+    TXS_STEP_BATCH,           /* batch (with BEGIN and COMMIT in it when it is its own tx) */
+    TXS_STEP_COMMIT,          /* COMMIT of the outermost level */
+    TXS_STEP_ROLLBACK,        /* ROLLBACK of the whole transaction (rollback, end) */
+    TXS_STEP_LEVEL_OPEN,      /* SAVEPOINT of begin nested */
+    TXS_STEP_LEVEL_RELEASE,   /* RELEASE SAVEPOINT: commit of a nested level */
+    TXS_STEP_LEVEL_UNDO,      /* ROLLBACK TO + RELEASE: rollback of a nested level */
+    TXS_STEP_SAVEPOINT,       /* the named savepoint ops */
     TXS_STEP_RELEASE,
     TXS_STEP_ROLLBACK_TO,
     TXS_STEP_DDL_COMMIT, /* COMMIT + the DDL: MySQL's implicit commit, made explicit */

@@ -213,6 +213,25 @@ void txs_session_done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_statu
     reply_results(s, false, false);
 }
 
+/* BEGIN and the transaction's first statement ran in one round trip. */
+void txs_session_done_begin_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
+{
+    if (st == TXS_DRV_DB_ERROR) {
+        txs_error_info_t e;
+        txs_session_driver(s)->last_error(dc, &e);
+        if (e.has_index && e.index < s->batch_first) {
+            /* BEGIN itself failed: nothing of the transaction is on the backend. */
+            txs_session_step_failed(s, dc, st);
+            if (s->backend)
+                txs_session_release_backend(s);
+            return;
+        }
+    }
+    if (st != TXS_DRV_LOST)
+        s->tx_on_backend = true;
+    txs_session_done_statement(s, dc, st);
+}
+
 void txs_session_done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st)
 {
     txs_error_info_t e;

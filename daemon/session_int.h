@@ -35,6 +35,7 @@ void txs_session_lose_backend(txs_session_t *s);
 void txs_session_fail_tx(txs_session_t *s);
 void txs_session_step_failed(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);
 void txs_session_done_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);
+void txs_session_done_begin_statement(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);
 void txs_session_done_ddl_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);
 void txs_session_done_batch(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);
 void txs_session_done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st);

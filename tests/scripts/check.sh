@@ -42,6 +42,7 @@ echo "== integration tests"
 export TXS_TEST_LOGDIR="$tmp"
 export TXS_DAEMON="${TXS_DAEMON:-build/asan/bin/txscoped}"
 export TXS_CLI="${TXS_CLI:-build/asan/bin/txscope}"
+export TXS_BENCH="${TXS_BENCH:-build/asan/bin/txscope-bench}"
 if ! build/asan/bin/integration_tests; then
     echo "== integration tests failed; daemon logs:" >&2
     for f in "$tmp"/txscoped-*.log; do

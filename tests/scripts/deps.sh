@@ -1,9 +1,10 @@
 #!/bin/sh
 # deps.sh - install the Debian packages txscope builds, tests and demos with, when missing.
+#   deps.sh [MORE_PACKAGES...]    e.g. bench/compare adds pgbouncer and gnuplot-nox
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libpq-dev libcjson-dev libinih-dev uthash-dev \
-libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps bsdutils \
-default-libmysqlclient-dev mariadb-server mariadb-client"
+libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps \
+bsdutils default-libmysqlclient-dev mariadb-server mariadb-client $*"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -35,6 +35,8 @@ struct txscope_conn {
     stashed_t *stash;
     size_t nstash, stash_cap;
     char *last_line;
+    /* The stashed line txscope_recv_line handed out last (freed on its next call). */
+    char *raw_line;
     int last_error;
     char errmsg[256];
 };
@@ -260,6 +262,7 @@ void txscope_close(txscope_conn_t *c)
     free(c->stash);
     free(c->rbuf);
     free(c->last_line);
+    free(c->raw_line);
     free(c);
 }
 
@@ -350,9 +353,13 @@ static int fill(txscope_conn_t *c, int64_t deadline, int timeout_ms)
 }
 
 /* Finds the next complete line; on success *line points into rbuf (NUL-terminated, line
- * ending removed, valid until the next read) and its bytes are consumed. */
-static int next_line(txscope_conn_t *c, int64_t deadline, int timeout_ms, char **line, size_t *len)
+ * ending removed, valid until the next read) and its bytes are consumed. With one_read,
+ * never polls: at most one read() is tried, and TXSCOPE_ETIMEDOUT is returned when it
+ * did not complete a line. */
+static int next_line(txscope_conn_t *c, int64_t deadline, int timeout_ms, bool one_read,
+                     char **line, size_t *len)
 {
+    bool tried = false;
     for (;;) {
         char *start = c->rbuf + c->rpos;
         char *nl = c->rlen > c->rpos + c->scanned
@@ -370,7 +377,24 @@ static int next_line(txscope_conn_t *c, int64_t deadline, int timeout_ms, char *
             return 0;
         }
         c->scanned = c->rlen - c->rpos;
-        int rc = fill(c, deadline, timeout_ms);
+        int rc;
+        if (!one_read) {
+            rc = fill(c, deadline, timeout_ms);
+        } else if (tried) {
+            rc = TXSCOPE_ETIMEDOUT;
+        } else if (c->eof) {
+            rc = txscope__fail(c, TXSCOPE_EEOF, "the daemon closed the connection");
+        } else {
+            tried = true;
+            rc = read_some(c);
+            rc = rc > 0 ? 0 : rc == 0 ? TXSCOPE_ETIMEDOUT : rc;
+        }
+        if (rc == TXSCOPE_ETIMEDOUT && one_read) {
+            /* The common end of an event loop's read pass: no formatting here. */
+            c->last_error = TXSCOPE_ETIMEDOUT;
+            memcpy(c->errmsg, "no complete line yet", sizeof "no complete line yet");
+            return rc;
+        }
         if (rc == TXSCOPE_EEOF && c->rlen > c->rpos)
             txscope__fail(c, rc, "the daemon closed the connection in the middle of a line");
         if (rc != 0)
@@ -384,7 +408,7 @@ static int read_reply(txscope_conn_t *c, int64_t deadline, int timeout_ms, stash
     *out = (stashed_t){NULL, NULL};
     char *line = NULL;
     size_t len = 0;
-    int rc = next_line(c, deadline, timeout_ms, &line, &len);
+    int rc = next_line(c, deadline, timeout_ms, false, &line, &len);
     if (rc != 0)
         return rc;
     const char *end = NULL;
@@ -434,6 +458,31 @@ cJSON *txscope_recv(txscope_conn_t *c, int timeout_ms)
     if (read_reply(c, deadline_after(timeout_ms), timeout_ms, &s) != 0)
         return NULL;
     return deliver(c, s);
+}
+
+int txscope_recv_line(txscope_conn_t *c, int timeout_ms, const char **line, size_t *len)
+{
+    clear_error(c);
+    free(c->raw_line);
+    c->raw_line = NULL;
+    if (c->nstash > 0) {
+        stashed_t s = c->stash[0];
+        unstash(c, 0);
+        cJSON_Delete(s.json);
+        c->raw_line = s.line;
+        *line = s.line;
+        *len = strlen(s.line);
+        return 0;
+    }
+    char *l = NULL;
+    size_t n = 0;
+    int rc = next_line(c, timeout_ms == 0 ? 0 : deadline_after(timeout_ms), timeout_ms,
+                       timeout_ms == 0, &l, &n);
+    if (rc != 0)
+        return rc;
+    *line = l;
+    *len = n;
+    return 0;
 }
 
 static bool id_matches(const cJSON *reply, const cJSON *want)

@@ -81,6 +81,16 @@ int txscope_send_raw(txscope_conn_t *c, const void *bytes, size_t len);
  * usable); txscope_last_error and txscope_errmsg tell which. */
 cJSON *txscope_recv(txscope_conn_t *c, int timeout_ms);
 
+/* The next reply line, unparsed, for event-loop users that parse only what they need:
+ * the oldest reply stashed by txscope_wait (its saved line), else the next complete line
+ * from the socket. *line is NUL-terminated without its line ending ("\r\n" accepted), *len
+ * its length; both stay valid until the next call on c. txscope_last_line is not changed.
+ * With timeout_ms == 0 it never polls: it takes a line already buffered (no syscall), or
+ * tries one non-blocking read(), so that a readable callback can call it in a loop until
+ * TXSCOPE_ETIMEDOUT. Returns 0, TXSCOPE_ETIMEDOUT when no complete line came in time, or
+ * another TXSCOPE_E* code (TXSCOPE_EEOF once the daemon closed and every line is read). */
+int txscope_recv_line(txscope_conn_t *c, int timeout_ms, const char **line, size_t *len);
+
 /* Reads until the reply whose "id" is the integer `id` arrives and returns it. Replies
  * for other ids (or none) met on the way are stashed, in order, for later
  * txscope_recv/txscope_wait calls. NULL as for txscope_recv. */

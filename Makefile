@@ -56,7 +56,7 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 DAEMON_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(DAEMON_SRC))
 LIBTXSCOPE_OBJ := $(call obj,$(LIBTXSCOPE_SRC))
-UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c drivers/mysql_dsn.c drivers/mysql_text.c drivers/pg_state.c)
+UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c drivers/mysql_dsn.c drivers/mysql_text.c drivers/pg_state.c drivers/pg_cache.c)
 
 .PHONY: FORCE analyze all release asan check unit integration demo bench install clean format format-check
 

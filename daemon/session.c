@@ -500,9 +500,43 @@ static void run_main(txs_session_t *s)
     }
 }
 
+/* The driver's cached form of the statement went stale (PostgreSQL: a table changed
+ * its columns under a cached SELECT). Where the statement was all its transaction did,
+ * nothing is lost by sending it again, once, and the client never hears of the cache:
+ * alone (autocommit), it simply runs again; as the transaction's first statement, the
+ * failed transaction is rolled back and begun again in the same round trip. */
+static bool retry_stale(txs_session_t *s, txs_dconn_t *dc)
+{
+    bool alone = s->step == TXS_STEP_STATEMENT && s->run_alone;
+    bool first = s->step == TXS_STEP_BEGIN_STATEMENT;
+    if ((!alone && !first) || s->stale_retried || s->winding_down || s->timing_out >= 0)
+        return false;
+    txs_error_info_t e;
+    txs_session_driver(s)->last_error(dc, &e);
+    if (!e.stale || (first && (!e.has_index || e.index != s->batch_first)))
+        return false;
+    s->stale_retried = true;
+    txs_log_debug("client %llu ctx %s: cached statement went stale: sent again",
+                  (unsigned long long)s->client->id, s->ctx);
+    if (alone) {
+        run_statement(s, &txs_session_cur(s)->stmt, TXS_STEP_STATEMENT);
+        return true;
+    }
+    char buf[TXS_BEGIN_SQL_MAX];
+    txs_stmt_t stmts[TXS_DRV_BEGIN_MAX + 2];
+    stmts[0] = (txs_stmt_t){.sql = "ROLLBACK", .sql_len = 8};
+    int n = begin_sql(s, buf, sizeof buf, stmts + 1);
+    stmts[n + 1] = txs_session_cur(s)->stmt;
+    s->batch_first = n + 1;
+    run_statements(s, stmts, n + 2, TXS_STEP_BEGIN_STATEMENT);
+    return true;
+}
+
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
+    if (st == TXS_DRV_DB_ERROR && retry_stale(s, dc))
+        return;
     if (s->timing_out == TXS_TIMEOUT_TRANSACTION && st != TXS_DRV_LOST && !s->winding_down) {
         /* transaction_timeout cancelled the step: whatever it did, the transaction is
          * rolled back and the request hears 25P03. */
@@ -933,6 +967,7 @@ static void advance(txs_session_t *s)
         if (!s->head)
             break;
         s->current = s->head;
+        s->stale_retried = false;
         s->head = s->head->next;
         if (!s->head)
             s->tail = NULL;

@@ -79,9 +79,11 @@ typedef struct txs_session {
     txs_queued_t *head, *tail;
     bool winding_down; /* the client is gone: no replies, roll back, let go */
     bool cancel_sent;
-    bool in_advance; /* advance() is on the stack: completions must not recurse */
-    bool ended;      /* `end` answered: forget the ctx once the queue is empty */
-    bool autobegun;  /* the current request opened the transaction */
+    bool in_advance;    /* advance() is on the stack: completions must not recurse */
+    bool ended;         /* `end` answered: forget the ctx once the queue is empty */
+    bool autobegun;     /* the current request opened the transaction */
+    bool stale_retried; /* the current request's statement was sent again once, its
+                           cached form having gone stale (retry_stale) */
 
     /* Timeouts (session_timeout.c). Times are uv_now() ms; 0 = not set. */
     uv_timer_t *timer;      /* allocated on first use, armed for the nearest deadline */

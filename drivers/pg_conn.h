@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "drivers/driver.h"
+#include "drivers/pg_cache.h"
 #include "drivers/pg_types.h"
 #include "drivers/stmt_copy.h"
 #include "protocol/buf.h"
@@ -64,6 +65,21 @@ struct txs_dconn {
     int batch_cur;      /* the statement whose results come next */
     bool batch_cur_has; /* batch_cur gave a result: the next NULL from libpq ends it */
     int batch_fail;     /* the first statement that failed, -1: none */
+    /* The statement cache (pg_cache.h): for each statement of the pipeline, the cache
+     * id it was sent under (0: sent plain) and whether a PREPARE went before it, whose
+     * results come first; both sized bres_cap. */
+    uint32_t *bcache_id;
+    bool *bprepare;
+    bool batch_in_prepare;  /* the results coming are batch_cur's PREPARE's */
+    bool batch_prepare_has; /* that PREPARE gave its result */
+
+    txs_pg_cache_t cache;
+    uint32_t named_id;    /* a single statement sent by name (not in a pipeline): its id */
+    bool one_in_pipeline; /* a single statement sent as a pipeline (the use that
+                             prepares it): its error has no batch index */
+    bool stale;           /* the op's failure is a cached statement gone stale */
+    bool cache_bypass;    /* the op drops prepared statements (DEALLOCATE, DISCARD): it is
+                             sent plain, and the cache is cleared */
 
     txs_pg_typemap_t types;
     txs_buf_t scratch; /* encode_result's bytea decoding */

@@ -59,7 +59,8 @@ static bool params_changed(txs_dconn_t *c)
 
 static bool needs_discard(txs_dconn_t *c)
 {
-    return c->reset_full || c->dirty || params_changed(c);
+    /* cache.overflowed: statements the cache let go of are still on the server */
+    return c->reset_full || c->dirty || c->cache.overflowed || params_changed(c);
 }
 
 /* ---- reset ---- */
@@ -77,7 +78,8 @@ static void on_discarded(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     (void)arg;
     if (st == TXS_DRV_OK) {
         c->dirty = false;
-        txs_pg_params_keep(c); /* as the startup packet set them: the clean state */
+        txs_pg_cache_clear(&c->cache); /* DISCARD ALL deallocated its statements */
+        txs_pg_params_keep(c);         /* as the startup packet set them: the clean state */
     }
     reset_report(c, st);
 }

@@ -29,6 +29,8 @@ typedef struct txs_error_info {
     bool has_index; /* a batch's failing statement: "index":N (0-based) */
     int index;
     bool from_db; /* "source":"db" when true, else "proxy" */
+    bool stale;   /* not for the reply: the statement failed only because the driver's
+                     cached form of it went stale (pg_cache.h); sent again it runs */
 } txs_error_info_t;
 
 /* JSON string: quotes, escapes for ", \ and control characters. Valid UTF-8 is

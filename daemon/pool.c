@@ -624,6 +624,7 @@ void txs_pool_shutdown(txs_pool_t *p, void (*done)(void *arg), void *arg)
     p->shutdown_done = done;
     p->shutdown_arg = arg;
     uv_timer_stop(&p->janitor);
+    p->janitor_due = 0;
     static const char msg[] = "txscope is shutting down";
     while (p->wait_head)
         txs_pool_fail_waiter(txs_pool_waiter_pop(p), TXS_SQLSTATE_SHUTDOWN, msg);

@@ -21,10 +21,12 @@ struct txs_pool {
     txs_backend_t *idle, *idle_tail; /* IDLE, most recently returned first */
     txs_backend_t *age, *age_tail;   /* connected, with a recycle age: soonest due first */
     txs_pool_waiter_t *wait_head, *wait_tail;
-    uint64_t wait_min;  /* no waiter's deadline is earlier (0: nobody waits); may be
-                           older than the waiter that set it, which costs one wake-up */
-    uv_timer_t janitor; /* armed for the nearest due time of anything above */
-    int total;          /* backends in pool->all */
+    uint64_t wait_min;    /* no waiter's deadline is earlier (0: nobody waits); may be
+                             older than the waiter that set it, which costs one wake-up */
+    uv_timer_t janitor;   /* armed for the nearest due time of anything above */
+    uint64_t janitor_due; /* when it is armed for (0: stopped): every acquire and release
+                             re-arms, and most find the same due time */
+    int total;            /* backends in pool->all */
     int nstate[TXS_BACKEND_NSTATES];
     int nwaiters;      /* in the FIFO */
     int nping_waiters; /* out of the FIFO, their connection being pinged */

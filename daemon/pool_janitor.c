@@ -92,10 +92,16 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static void janitor_stop(txs_pool_t *p)
+{
+    uv_timer_stop(&p->janitor);
+    p->janitor_due = 0;
+}
+
 void txs_pool_janitor_arm(txs_pool_t *p)
 {
     if (p->shutting_down) {
-        uv_timer_stop(&p->janitor);
+        janitor_stop(p);
         return;
     }
     uint64_t due = UINT64_MAX;
@@ -112,16 +118,20 @@ void txs_pool_janitor_arm(txs_pool_t *p)
     if (p->down && p->nstate[TXS_BACKEND_CONNECTING] == 0 && txs_pool_wants_connection(p))
         due = min_u64(due, p->retry_at);
     if (due == UINT64_MAX) {
-        uv_timer_stop(&p->janitor);
+        janitor_stop(p);
         return;
     }
+    if (due == p->janitor_due)
+        return;
     uint64_t now = uv_now(p->loop);
     uv_timer_start(&p->janitor, on_janitor, due > now ? due - now : 0, 0);
+    p->janitor_due = due;
 }
 
 static void on_janitor(uv_timer_t *t)
 {
     txs_pool_t *p = t->data;
+    p->janitor_due = 0;
     uint64_t now = uv_now(p->loop);
     if (p->wait_head && p->wait_min <= now)
         txs_pool_expire_waiters(p, now);

@@ -117,15 +117,11 @@ void txs_session_timer_update(txs_session_t *s)
 {
     due_kind_t kind;
     uint64_t at = next_due(s, &kind);
-    if (!at) {
-        if (s->timer_due) {
-            uv_timer_stop(s->timer);
-            s->timer_due = 0;
-        }
+    /* A timer armed for earlier than needed (or for nothing now) is left to fire, find
+     * nothing due and re-arm: stopping and restarting it on every request would cost
+     * two timer-heap operations per request for a wake-up a minute. */
+    if (!at || (s->timer_due && s->timer_due <= at))
         return;
-    }
-    if (s->timer_due && s->timer_due <= at)
-        return; /* fires early, finds nothing due, re-arms */
     arm(s, at);
 }
 

@@ -112,7 +112,16 @@ txs_pg_cache_use_t txs_pg_cache_use(txs_pg_cache_t *c, const char *sql, size_t l
             c->next_id = 1;
         use = TXS_PG_SEND_PREPARE;
     }
-    snprintf(name, TXS_PG_CACHE_NAME_MAX, "txs_s%u", (unsigned)e->id);
+    /* "txs_s" and the id in decimal, without printf on the path of every statement */
+    char digits[12];
+    int n = 0;
+    for (uint32_t v = e->id; v; v /= 10)
+        digits[n++] = (char)('0' + v % 10);
+    memcpy(name, "txs_s", 5);
+    int k = 5;
+    while (n)
+        name[k++] = digits[--n];
+    name[k] = '\0';
     *id = e->id;
     return use;
 }

@@ -450,10 +450,11 @@ int txs_pg_encode_result(const PGresult *res, const txs_pg_typemap_t *user, bool
     txs_buf_puts(out, "\"command\":");
     txs_json_put_string(out, status, txs_pg_command_len(status));
     const char *tuples = PQcmdTuples(r);
+    txs_buf_puts(out, ",\"rowCount\":");
     if (tuples[0])
-        txs_buf_printf(out, ",\"rowCount\":%s", tuples);
+        txs_buf_puts(out, tuples);
     else
-        txs_buf_printf(out, ",\"rowCount\":%d", ntuples);
+        txs_buf_put_int(out, ntuples);
 
     txs_buf_puts(out, ",\"fields\":[");
     for (int f = 0; f < nfields; f++) {

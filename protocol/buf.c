@@ -92,6 +92,24 @@ void txs_buf_puts(txs_buf_t *b, const char *s)
     txs_buf_append(b, s, strlen(s));
 }
 
+void txs_buf_put_int(txs_buf_t *b, long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    char *d = txs_buf_reserve(b, n + 1);
+    size_t k = 0;
+    if (v < 0)
+        d[k++] = '-';
+    while (n)
+        d[k++] = digits[--n];
+    b->len += k;
+}
+
 void txs_buf_vprintf(txs_buf_t *b, const char *fmt, va_list ap)
 {
     va_list ap2;

@@ -25,6 +25,8 @@ char *txs_buf_reserve(txs_buf_t *b, size_t extra);
 void txs_buf_append(txs_buf_t *b, const void *p, size_t n);
 void txs_buf_putc(txs_buf_t *b, char c);
 void txs_buf_puts(txs_buf_t *b, const char *s);
+/* Append v in decimal: what every reply's numbers need, without printf's cost. */
+void txs_buf_put_int(txs_buf_t *b, long long v);
 void txs_buf_printf(txs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void txs_buf_vprintf(txs_buf_t *b, const char *fmt, va_list ap);
 /* Cut back to `len` bytes (len <= b->len). */

@@ -173,8 +173,13 @@ void txs_reply_open(txs_buf_t *b, const char *id, size_t id_len, bool ok)
 
 void txs_reply_close(txs_buf_t *b, bool with_tx, txs_tx_state_t st, int depth)
 {
-    if (with_tx)
-        txs_buf_printf(b, ",\"tx\":{\"state\":\"%s\",\"depth\":%d}", txs_tx_state_name(st), depth);
+    if (with_tx) {
+        PUT_LIT(b, ",\"tx\":{\"state\":\"");
+        txs_buf_puts(b, txs_tx_state_name(st));
+        PUT_LIT(b, "\",\"depth\":");
+        txs_buf_put_int(b, depth);
+        txs_buf_putc(b, '}');
+    }
     PUT_LIT(b, "}\n");
 }
 
@@ -183,7 +188,9 @@ static void put_field(txs_buf_t *b, const char *key, const char *value)
 {
     if (!value)
         return;
-    txs_buf_printf(b, ",\"%s\":", key);
+    txs_buf_puts(b, ",\"");
+    txs_buf_puts(b, key);
+    txs_buf_puts(b, "\":");
     txs_json_put_string(b, value, strlen(value));
 }
 

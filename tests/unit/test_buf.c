@@ -1,5 +1,7 @@
 /* test_buf.c - the growable byte buffer. */
 #include <check.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +81,24 @@ START_TEST(test_printf_growth)
     ck_assert_int_eq(c.data[room - 1], 'f');
     txs_buf_free(&c);
     txs_buf_free(&b);
+}
+END_TEST
+
+/* put_int writes what printf's %lld would, at the ends of the range too. */
+START_TEST(test_put_int)
+{
+    const long long values[] = {0, 7, -7, 10, 1234567890, -1000000, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        txs_buf_t b = TXS_BUF_INIT;
+        txs_buf_putc(&b, '[');
+        txs_buf_put_int(&b, values[i]);
+        txs_buf_putc(&b, ']');
+        char want[32];
+        snprintf(want, sizeof want, "[%lld]", values[i]);
+        ck_assert_uint_eq(b.len, strlen(want));
+        ck_assert(memcmp(b.data, want, b.len) == 0);
+        txs_buf_free(&b);
+    }
 }
 END_TEST
 
@@ -175,6 +195,7 @@ Suite *suite_buf(void)
     tcase_add_test(tc, test_append_and_putc);
     tcase_add_test(tc, test_growth_keeps_content);
     tcase_add_test(tc, test_printf_growth);
+    tcase_add_test(tc, test_put_int);
     tcase_add_test(tc, test_consume_and_truncate);
     tcase_add_test(tc, test_shrink);
     tcase_add_test(tc, test_xalloc);

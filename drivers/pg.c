@@ -280,122 +280,6 @@ int txs_pg_conn_flush(txs_dconn_t *c)
     return arm(c, UV_READABLE | (c->flushing ? UV_WRITABLE : 0)) ? -1 : 0;
 }
 
-/* How a statement is sent, per the statement cache; name and *id as txs_pg_cache_use. */
-static txs_pg_cache_use_t cache_use(txs_dconn_t *c, const txs_stmt_t *s, char *name, uint32_t *id)
-{
-    *id = 0;
-    if (c->cache_bypass || !txs_pg_cacheable(s->sql, s->sql_len))
-        return TXS_PG_SEND_PLAIN;
-    return txs_pg_cache_use(&c->cache, s->sql, s->sql_len, name, id);
-}
-
-/* Queue one statement on libpq: text parameters, types left to the server; by name
- * when the cache has it, after its PREPARE when this is the use that prepares it. */
-static bool queue_stmt(txs_dconn_t *c, const txs_stmt_t *s, txs_pg_cache_use_t use,
-                       const char *name)
-{
-    switch (use) {
-    case TXS_PG_SEND_PREPARE:
-        if (!PQsendPrepare(c->pg, name, s->sql, s->nparams, NULL))
-            return false;
-        __attribute__((fallthrough)); /* and run it */
-    case TXS_PG_SEND_NAMED:
-        return PQsendQueryPrepared(c->pg, name, s->nparams, s->values, NULL, NULL, 0);
-    case TXS_PG_SEND_PLAIN:
-        break;
-    }
-    return PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, s->values, NULL, NULL, 0);
-}
-
-/* Room for n statements' results in the batch arrays, and a fresh batch of n. */
-static void batch_start(txs_dconn_t *c, int n)
-{
-    if (n > c->bres_cap) {
-        c->bres = txs_xrealloc(c->bres, (size_t)n * sizeof *c->bres);
-        memset(c->bres + c->bres_cap, 0, (size_t)(n - c->bres_cap) * sizeof *c->bres);
-        c->bcache_id = txs_xrealloc(c->bcache_id, (size_t)n * sizeof *c->bcache_id);
-        c->bprepare = txs_xrealloc(c->bprepare, (size_t)n * sizeof *c->bprepare);
-        c->bres_cap = n;
-    }
-    c->is_batch = true;
-    c->batch_n = n;
-    c->batch_cur = 0;
-    c->batch_cur_has = false;
-    c->batch_fail = -1;
-    c->batch_in_prepare = false;
-    c->batch_prepare_has = false;
-}
-
-/* Send n statements in one pipeline closed by a Sync: the server runs them in order and
- * answers them all at once. uses: how each is sent, when already decided (NULL: ask the
- * cache here). Returns 0 or -1 (then PQerrorMessage says why; the connection is not
- * usable). */
-static int send_pipeline(txs_dconn_t *c, const txs_stmt_t *stmts, int n,
-                         const txs_pg_cache_use_t *uses, const char *name0, uint32_t id0)
-{
-    if (!PQenterPipelineMode(c->pg))
-        return -1;
-    for (int i = 0; i < n; i++) {
-        char name[TXS_PG_CACHE_NAME_MAX];
-        uint32_t id = id0;
-        txs_pg_cache_use_t use = uses ? uses[i] : cache_use(c, &stmts[i], name, &id);
-        c->bcache_id[i] = id;
-        c->bprepare[i] = use == TXS_PG_SEND_PREPARE;
-        if (!queue_stmt(c, &stmts[i], use, uses ? name0 : name))
-            return -1;
-    }
-    c->batch_in_prepare = c->bprepare[0];
-    if (!PQpipelineSync(c->pg))
-        return -1;
-    c->state = PG_RUNNING;
-    return txs_pg_conn_flush(c);
-}
-
-/* Send one statement. The use that prepares it goes as a pipeline of one, so that the
- * PREPARE costs no round trip of its own. Returns 0 or -1 as send_pipeline. */
-static int send_stmt(txs_dconn_t *c, const txs_stmt_t *s)
-{
-    char name[TXS_PG_CACHE_NAME_MAX];
-    uint32_t id;
-    txs_pg_cache_use_t use = cache_use(c, s, name, &id);
-    if (use == TXS_PG_SEND_PREPARE) {
-        batch_start(c, 1);
-        c->one_in_pipeline = true;
-        return send_pipeline(c, s, 1, &use, name, id);
-    }
-    c->named_id = use == TXS_PG_SEND_NAMED ? id : 0;
-    c->one_in_pipeline = false;
-    if (!queue_stmt(c, s, use, name))
-        return -1;
-    c->state = PG_RUNNING;
-    return txs_pg_conn_flush(c);
-}
-
-static int send_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n)
-{
-    return send_pipeline(c, stmts, n, NULL, NULL, 0);
-}
-
-/* A statement sent by name failed: when it says the server's statement is gone
- * (26000: deallocated behind our back) or no longer fits its plan (0A000: a table
- * changed its columns under a cached SELECT), forget it, so the next use prepares it
- * anew. The old one may still be on the server: the connection gets a DISCARD ALL. */
-static void cache_check_error(txs_dconn_t *c, uint32_t id, const PGresult *res)
-{
-    const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (id == 0 || !code)
-        return;
-    bool gone = strcmp(code, "26000") == 0;
-    bool replan = strcmp(code, "0A000") == 0 && msg &&
-                  strcmp(msg, "cached plan must not change result type") == 0;
-    if (!gone && !replan)
-        return;
-    txs_pg_cache_forget(&c->cache, id);
-    c->cache.overflowed = true;
-    c->stale = true; /* the session may send it again where nothing else is lost */
-}
-
 enum drain_result { DRAIN_WAIT, DRAIN_DONE, DRAIN_BROKEN };
 
 static bool is_fatal_severity(const char *sev)
@@ -487,6 +371,16 @@ static enum drain_result drain(txs_dconn_t *c)
     }
 }
 
+/* When res ends the session (is_session_fatal): the connection is broken, res dropped. */
+static bool session_ended_by(txs_dconn_t *c, PGresult *res)
+{
+    if (!is_session_fatal(res))
+        return false;
+    broken_by(c, res);
+    PQclear(res);
+    return true;
+}
+
 /* The result of the PREPARE sent before statement batch_cur. Its failure (a syntax
  * error, an unknown table) is the statement's own, and the statement comes back
  * skipped; either way nothing was prepared then. */
@@ -497,11 +391,8 @@ static enum drain_result prepare_result(txs_dconn_t *c, PGresult *res)
         PQclear(res);
         break;
     case PGRES_FATAL_ERROR:
-        if (is_session_fatal(res)) {
-            broken_by(c, res);
-            PQclear(res);
+        if (session_ended_by(c, res))
             return DRAIN_BROKEN;
-        }
         txs_pg_cache_forget(&c->cache, c->bcache_id[c->batch_cur]);
         if (c->batch_fail < 0)
             c->batch_fail = c->batch_cur;
@@ -572,14 +463,11 @@ static enum drain_result drain_batch(txs_dconn_t *c)
             unexpected = "COPY FROM STDIN cannot run in a batch";
             break;
         case PGRES_FATAL_ERROR:
-            if (is_session_fatal(res)) {
-                broken_by(c, res);
-                PQclear(res);
+            if (session_ended_by(c, res))
                 return DRAIN_BROKEN;
-            }
             if (c->batch_fail < 0)
                 c->batch_fail = c->batch_cur;
-            cache_check_error(c, c->bcache_id[c->batch_cur], res);
+            txs_pg_cache_check_error(c, c->bcache_id[c->batch_cur], res);
             break;
         case PGRES_PIPELINE_ABORTED:
             if (c->batch_fail < 0)
@@ -708,7 +596,7 @@ static void statement_done(txs_dconn_t *c)
             return;
         }
         c->result = NULL;
-        cache_check_error(c, c->named_id, res);
+        txs_pg_cache_check_error(c, c->named_id, res);
         set_db_error(c, res);
         finish_op(c, TXS_DRV_DB_ERROR);
         return;
@@ -957,7 +845,7 @@ static void queue_stmts(txs_dconn_t *c, const txs_stmt_t *stmts, int n, bool bat
 static int send_queued(txs_dconn_t *c)
 {
     const txs_stmt_t *st = txs_stmt_copy_get(&c->held);
-    int r = c->held_batch ? send_batch(c, st, c->held.n) : send_stmt(c, st);
+    int r = c->held_batch ? txs_pg_send_batch(c, st, c->held.n) : txs_pg_send_stmt(c, st);
     txs_stmt_copy_clear(&c->held); /* libpq has its own copy now */
     return r;
 }
@@ -1064,28 +952,11 @@ int txs_pg_conn_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void 
         return TXS_OK;
     }
     /* stmt->sql is NUL-terminated at sql_len, as the request decoder's strings are. */
-    if (send_stmt(c, stmt) < 0) {
+    if (txs_pg_send_stmt(c, stmt) < 0) {
         txs_pg_conn_set_error(c, "08006", PQerrorMessage(c->pg));
         txs_pg_conn_defer(c, TXS_DRV_LOST);
     }
     return TXS_OK;
-}
-
-/* A user statement that may drop prepared statements (DEALLOCATE ALL, DISCARD ALL)
- * empties the cache, and its op is sent without it: a statement of the same pipeline
- * sent by name after it would find its statement gone. */
-static void cache_watch(txs_dconn_t *c, const txs_stmt_t *stmts, int n)
-{
-    c->cache_bypass = false;
-    for (int k = 0; k < n && !c->cache_bypass; k++)
-        c->cache_bypass = txs_pg_drops_prepared(stmts[k].sql, stmts[k].sql_len);
-    if (c->cache_bypass) {
-        /* It may drop all of them, some, or none (it may fail, or be skipped): what the
-         * server still holds is unknown, so the connection gets a DISCARD ALL. */
-        bool had = txs_pg_cache_prepared(&c->cache);
-        txs_pg_cache_clear(&c->cache);
-        c->cache.overflowed = had;
-    }
 }
 
 /* What the statement may leave behind is seen before it is sent (even if it fails:
@@ -1094,7 +965,7 @@ static int pg_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void *a
 {
     if (txs_pg_changes_session(stmt->sql, stmt->sql_len))
         c->dirty = true;
-    cache_watch(c, stmt, 1);
+    txs_pg_cache_watch(c, stmt, 1);
     return txs_pg_conn_run(c, stmt, cb, arg);
 }
 
@@ -1125,13 +996,13 @@ static int pg_run_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n, txs_drv_
     }
     for (int k = 0; k < n && !c->dirty; k++)
         c->dirty = txs_pg_changes_session(stmts[k].sql, stmts[k].sql_len);
-    cache_watch(c, stmts, n);
-    batch_start(c, n);
+    txs_pg_cache_watch(c, stmts, n);
+    txs_pg_batch_start(c, n);
     if (c->cancel_busy) {
         queue_stmts(c, stmts, n, true); /* a late cancel must not hit these statements */
         return TXS_OK;
     }
-    if (send_batch(c, stmts, n) < 0) {
+    if (txs_pg_send_batch(c, stmts, n) < 0) {
         txs_pg_conn_set_error(c, "08006", PQerrorMessage(c->pg));
         txs_pg_conn_defer(c, TXS_DRV_LOST);
     }

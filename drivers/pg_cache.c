@@ -27,10 +27,11 @@ void txs_pg_cache_init(txs_pg_cache_t *c)
 
 void txs_pg_cache_clear(txs_pg_cache_t *c)
 {
-    txs_pg_cached_t *e, *tmp;
-    HASH_ITER(hh, c->by_sql, e, tmp)
-    {
-        HASH_DEL(c->by_sql, e);
+    /* The table first (HASH_CLEAR reads only its head), then the entries, by the LRU
+     * list, which holds each of them. */
+    HASH_CLEAR(hh, c->by_sql);
+    for (txs_pg_cached_t *e = c->lru, *next; e; e = next) {
+        next = e->newer;
         free(e);
     }
     c->lru = c->mru = NULL;

@@ -135,6 +135,22 @@ int txs_pg_conn_run(txs_dconn_t *c, const txs_stmt_t *stmt, txs_drv_cb cb, void 
 /* The driver op tx_status. */
 txs_drv_txstatus_t txs_pg_tx_status(txs_dconn_t *c);
 
+/* ---- drivers/pg_send.c ---- */
+
+/* Send one statement (the use that prepares it as a pipeline of one) or n statements in
+ * one pipeline closed by a Sync. Returns 0 or -1 (PQerrorMessage says why; the
+ * connection is not usable). */
+int txs_pg_send_stmt(txs_dconn_t *c, const txs_stmt_t *s);
+int txs_pg_send_batch(txs_dconn_t *c, const txs_stmt_t *stmts, int n);
+/* Room for n statements' results in the batch arrays, and a fresh batch of n. */
+void txs_pg_batch_start(txs_dconn_t *c, int n);
+/* A statement sent under cache id `id` (0: plain) failed with res: forget it when its
+ * server statement went stale, and say so in the op's error. */
+void txs_pg_cache_check_error(txs_dconn_t *c, uint32_t id, const PGresult *res);
+/* Before an op of user statements: one that may drop prepared statements empties the
+ * cache, and the op is sent without it. */
+void txs_pg_cache_watch(txs_dconn_t *c, const txs_stmt_t *stmts, int n);
+
 /* ---- drivers/pg_reset.c ---- */
 
 /* The driver ops reset and ping (driver.h). */

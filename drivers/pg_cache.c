@@ -1,10 +1,8 @@
 /* pg_cache.c - the PostgreSQL driver's statement cache (see pg_cache.h). */
 #include "drivers/pg_cache.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <uthash.h>
 
 #include "protocol/buf.h"
@@ -114,15 +112,8 @@ txs_pg_cache_use_t txs_pg_cache_use(txs_pg_cache_t *c, const char *sql, size_t l
         use = TXS_PG_SEND_PREPARE;
     }
     /* "txs_s" and the id in decimal, without printf on the path of every statement */
-    char digits[12];
-    int n = 0;
-    for (uint32_t v = e->id; v; v /= 10)
-        digits[n++] = (char)('0' + v % 10);
     memcpy(name, "txs_s", 5);
-    int k = 5;
-    while (n)
-        name[k++] = digits[--n];
-    name[k] = '\0';
+    name[5 + txs_format_u64(name + 5, e->id)] = '\0';
     *id = e->id;
     return use;
 }
@@ -140,60 +131,15 @@ void txs_pg_cache_forget(txs_pg_cache_t *c, uint32_t id)
 
 /* ---- which statements ---- */
 
-/* The first word of the statement, past whitespace and PostgreSQL comments, as
- * [*start, *start + *wlen). */
-static void first_word(const char *sql, size_t len, const char **start, size_t *wlen)
-{
-    size_t i = 0;
-    for (;;) {
-        while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r' ||
-                           sql[i] == '\f' || sql[i] == '\v'))
-            i++;
-        if (i + 1 < len && sql[i] == '-' && sql[i + 1] == '-') {
-            while (i < len && sql[i] != '\n')
-                i++;
-        } else if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
-            i = txs_sql_block_comment_end(sql, len, i, true);
-        } else {
-            break;
-        }
-    }
-    size_t j = i;
-    while (j < len && ((sql[j] >= 'a' && sql[j] <= 'z') || (sql[j] >= 'A' && sql[j] <= 'Z')))
-        j++;
-    *start = sql + i;
-    *wlen = j - i;
-    /* A keyword ends where an identifier could not go on: "select1" is one word. */
-    if (j < len && ((sql[j] >= '0' && sql[j] <= '9') || sql[j] == '_' || sql[j] == '$' ||
-                    (unsigned char)sql[j] >= 0x80))
-        *wlen = 0;
-}
-
-static bool word_in(const char *w, size_t n, const char *const *words)
-{
-    for (; *words; words++)
-        if (strlen(*words) == n && strncasecmp(w, *words, n) == 0)
-            return true;
-    return false;
-}
-
 bool txs_pg_cacheable(const char *sql, size_t len)
 {
-    static const char *const planned[] = {"select", "insert", "update", "delete", "merge",
-                                          "with",   "values", "table",  NULL};
-    if (len > TXS_PG_CACHE_TEXT_MAX)
-        return false;
-    const char *w;
-    size_t n;
-    first_word(sql, len, &w, &n);
-    return word_in(w, n, planned);
+    static const char *const planned[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE",
+                                          "WITH",   "VALUES", "TABLE",  NULL};
+    return len <= TXS_PG_CACHE_TEXT_MAX && txs_sql_first_word_in(sql, len, planned);
 }
 
 bool txs_pg_drops_prepared(const char *sql, size_t len)
 {
-    static const char *const dropping[] = {"deallocate", "discard", NULL};
-    const char *w;
-    size_t n;
-    first_word(sql, len, &w, &n);
-    return word_in(w, n, dropping);
+    static const char *const dropping[] = {"DEALLOCATE", "DISCARD", NULL};
+    return txs_sql_first_word_in(sql, len, dropping);
 }

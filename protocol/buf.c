@@ -92,21 +92,26 @@ void txs_buf_puts(txs_buf_t *b, const char *s)
     txs_buf_append(b, s, strlen(s));
 }
 
+size_t txs_format_u64(char *out, unsigned long long v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t k = 0; k < n; k++)
+        out[k] = digits[n - 1 - k];
+    return n;
+}
+
 void txs_buf_put_int(txs_buf_t *b, long long v)
 {
-    char digits[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    char *d = txs_buf_reserve(b, n + 1);
+    char *d = txs_buf_reserve(b, 21);
     size_t k = 0;
     if (v < 0)
         d[k++] = '-';
-    while (n)
-        d[k++] = digits[--n];
+    k += txs_format_u64(d + k, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
     b->len += k;
 }
 

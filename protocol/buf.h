@@ -27,6 +27,8 @@ void txs_buf_putc(txs_buf_t *b, char c);
 void txs_buf_puts(txs_buf_t *b, const char *s);
 /* Append v in decimal: what every reply's numbers need, without printf's cost. */
 void txs_buf_put_int(txs_buf_t *b, long long v);
+/* Write v in decimal at out (room for 20 bytes; no NUL); returns the length. */
+size_t txs_format_u64(char *out, unsigned long long v);
 void txs_buf_printf(txs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void txs_buf_vprintf(txs_buf_t *b, const char *fmt, va_list ap);
 /* Cut back to `len` bytes (len <= b->len). */

@@ -228,6 +228,19 @@ static const char *classify(lexer_t *lx)
     return NULL;
 }
 
+bool txs_sql_first_word_in(const char *sql, size_t len, const char *const *words)
+{
+    lexer_t lx = {.s = sql, .len = len};
+    const char *w;
+    size_t n;
+    if (!next_word(&lx, &w, &n))
+        return false;
+    for (; *words; words++)
+        if (word_is(w, n, *words))
+            return true;
+    return false;
+}
+
 bool txs_sql_is_copy_from_stdin(const char *sql, size_t len)
 {
     lexer_t lx = {.s = sql, .len = len};

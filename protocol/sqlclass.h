@@ -28,6 +28,11 @@ bool txs_sql_is_copy_from_stdin(const char *sql, size_t len);
  * first word ("CREATE") or NULL. */
 bool txs_sql_commits_implicitly(const char *sql, size_t len, const char **what);
 
+/* True when the statement's first word, read with PostgreSQL's comment rules, is one of
+ * `words` (upper-case keywords, NULL-terminated), as a whole word: "select1" is not
+ * SELECT. */
+bool txs_sql_first_word_in(const char *sql, size_t len, const char *const *words);
+
 /* Where the block comment that opens at sql[pos] ends: just past its close, or len when
  * it is not closed. `nested`: PostgreSQL's reading, where each inner opener
  * needs a close of its own; else MySQL's, where the first close ends it. */

@@ -18,6 +18,8 @@ DOCDIR ?= $(PREFIX)/share/doc/txscope
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libuv libpq libmariadb inih
+# Debian's libhttp-parser-dev ships no .pc file.
+DAEMON_LIBS := -lhttp_parser
 # libedit for the CLI's line editing; Debian's pkg-config name is libedit.
 CLI_PKGS := libcjson libedit
 TEST_PKGS := check libcjson
@@ -56,7 +58,7 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 DAEMON_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) $(DRIVERS_SRC) $(DAEMON_SRC))
 LIBTXSCOPE_OBJ := $(call obj,$(LIBTXSCOPE_SRC))
-UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c drivers/mysql_dsn.c drivers/mysql_text.c drivers/pg_state.c drivers/pg_cache.c)
+UNIT_DEPS_OBJ := $(call obj,$(PROTOCOL_SRC) $(CONF_SRC) daemon/log.c daemon/journal.c daemon/levels.c daemon/histogram.c daemon/metrics.c daemon/tx_sql.c drivers/stmt_copy.c drivers/pg_tx.c drivers/mysql_dsn.c drivers/mysql_text.c drivers/pg_state.c drivers/pg_cache.c)
 
 .PHONY: FORCE analyze all release asan check unit integration demo bench install clean format format-check
 
@@ -79,7 +81,7 @@ $(O)/obj/%.o: %.c
 
 $(O)/bin/txscoped: $(DAEMON_OBJ) $(call obj,daemon/main.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(PKGS)) $(DAEMON_LIBS) -lm
 
 $(O)/lib/libtxscope.a: $(LIBTXSCOPE_OBJ)
 	@mkdir -p $(dir $@)

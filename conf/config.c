@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/keys.h"
 #include "daemon/journal.h"
 #include "protocol/buf.h"
 #include "protocol/errors.h"
+#include "protocol/mask.h"
 
 /* Debian's inih turns its compile-time limits into variables; where they exist, allow
  * lines long enough for a DSN with a host list and options (upstream stops at 200). */
@@ -80,10 +82,15 @@ static void fail(loader_t *ld, const char *fmt, ...)
     ld->failed = true;
     ld->err_line = ld->lineno;
     if (ld->err && ld->errlen > 0) {
+        /* Masked before it is cut to fit: a message may quote a dsn or a secret's line. */
+        txs_buf_t raw = TXS_BUF_INIT;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ld->err, ld->errlen, fmt, ap);
+        txs_buf_vprintf(&raw, fmt, ap);
         va_end(ap);
+        txs_buf_putc(&raw, '\0');
+        txs_mask_copy(ld->err, ld->errlen, raw.data);
+        txs_buf_free(&raw);
     }
 }
 
@@ -341,6 +348,14 @@ static int on_pair(void *user, const char *section, const char *name, const char
     loader_t *ld = user;
     if (ld->failed)
         return 0;
+    size_t word = strcspn(name, " \t");
+    if (name[word]) {
+        /* "auth_token s3cret: x" has no '=', and inih split it at the ':': only the first
+         * word is shown, the rest may be a secret. */
+        fail(ld, "%s:%d: \"%.*s ...\": expected key = value; a key has no blanks", ld->path,
+             ld->lineno, (int)word, name);
+        return 0;
+    }
     if (!ld->in_section) {
         fail(ld,
              "%s:%d: %s: a key outside any section; put it under [txscope], [db.NAME] or "
@@ -399,7 +414,13 @@ static int on_pair(void *user, const char *section, const char *name, const char
 static void syntax_error(loader_t *ld, int line)
 {
     const char *p = ld->text;
+    bool in_tokens = false; /* the line is under [tokens] */
     for (int i = 1; i < line && p < ld->end; i++) {
+        const char *q = p;
+        while (q < ld->end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q < ld->end && *q == '[')
+            in_tokens = ld->end - q >= 8 && memcmp(q, "[tokens]", 8) == 0;
         const char *nl = memchr(p, '\n', (size_t)(ld->end - p));
         p = nl ? nl + 1 : ld->end;
     }
@@ -410,6 +431,14 @@ static void syntax_error(loader_t *ld, int line)
         n++;
     ld->failed = false; /* this error comes first in the file: it replaces a later one */
     ld->lineno = line;
+    /* A token's line is not shown: whatever is wrong with it, it may hold the secret. */
+    if ((in_tokens && *p != '[') || (n >= 10 && strncasecmp(p, "auth_token", 10) == 0)) {
+        fail(ld,
+             "%s:%d: a line that may hold a token (not shown): expected key = value, a ; or # "
+             "comment, or nothing",
+             ld->path, line);
+        return;
+    }
     fail(ld, "%s:%d: \"%.*s\": expected key = value, [section], a ; or # comment, or nothing",
          ld->path, line, (int)(n > 80 ? 80 : n), p);
 }

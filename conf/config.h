@@ -67,6 +67,10 @@ typedef struct txs_conf {
     size_t max_request_bytes;         /* default 1 MiB */
     size_t max_result_bytes;          /* default 64 MiB */
     txs_log_level_t log_level;        /* default info */
+    txs_log_format_t log_format;      /* default text */
+    char *admin_host;                 /* admin_listen = HOST:PORT, default 127.0.0.1:7433 */
+    int admin_port;
+    uint64_t drain_timeout_ms;        /* SIGTERM's drain, default 30s; 0 = at once */
     int outcome_journal_size;         /* ended transactions remembered per principal; 0 = off */
     uint64_t outcome_journal_ttl_ms;  /* how long each is remembered, default 10 min */
     uint64_t client_idle_timeout_ms;  /* close a client with nothing pending and no input for

@@ -19,8 +19,11 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 /* The drivers a [db.NAME] may name; extend with the driver. */
 static const char *const drivers[] = {"postgresql", "mysql", NULL};
 static const char *const ddl_policies[] = {"refuse", "allow", NULL};
+/* Indexed by txs_log_format_t. */
+static const char *const log_formats[] = {"text", "json", NULL};
 _Static_assert(sizeof(txs_ddl_policy_t) == sizeof(int), "ENUM stores an int");
 _Static_assert(sizeof(txs_log_level_t) == sizeof(int), "ENUM stores an int");
+_Static_assert(sizeof(txs_log_format_t) == sizeof(int), "ENUM stores an int");
 
 /* A bool's spellings, true and false in pairs; matched in any case. */
 static const char *const bool_words[][2] = {
@@ -52,7 +55,7 @@ static const char *const bool_words[][2] = {
 const txs_conf_key_t txs_conf_keys[] = {
     {TXS("listen", listen_host, "127.0.0.1:7432", RESTART,
          "TCP address for clients, HOST:PORT; IPv6 as [::1]:7432"),
-     .type = TXS_CT_LISTEN},
+     .type = TXS_CT_LISTEN, .port_offset = offsetof(txs_conf_t, listen_port)},
     {TXS("unix_socket", unix_socket, NULL, RESTART,
          "also listen on this Unix socket path; empty = none"),
      .type = TXS_CT_STRING, .max = SUN_PATH_MAX},
@@ -74,6 +77,16 @@ const txs_conf_key_t txs_conf_keys[] = {
      .type = TXS_CT_SIZE, .min = KIB, .max = 4 * GIB},
     {TXS("log_level", log_level, "info", RELOAD, "least severe messages logged"),
      .type = TXS_CT_ENUM, .choices = log_levels},
+    {TXS("log_format", log_format, "text", RELOAD,
+         "log lines as text, or as one JSON object each"),
+     .type = TXS_CT_ENUM, .choices = log_formats},
+    {TXS("admin_listen", admin_host, "127.0.0.1:7433", RESTART,
+         "HTTP address of /metrics, /healthz, /readyz and /stats, HOST:PORT"),
+     .type = TXS_CT_LISTEN, .port_offset = offsetof(txs_conf_t, admin_port)},
+    {TXS("drain_timeout", drain_timeout_ms, "30s", RELOAD,
+         "after SIGTERM, how long open transactions and connected clients may go on before "
+         "the rest is rolled back; 0 = at once"),
+     .type = TXS_CT_DURATION, .min = 0, .max = HOUR, .zero_means = "at once"},
     {TXS("outcome_journal_size", outcome_journal_size, "10000", RELOAD,
          "ended transactions remembered per principal for the outcome op; 0 = off"),
      .type = TXS_CT_INT, .min = 0, .max = 10000000},
@@ -295,7 +308,7 @@ bool txs_conf_key_set(const txs_conf_key_t *k, void *base, const char *v)
         }
         return false;
     case TXS_CT_LISTEN:
-        return parse_listen(v, (char **)field, &((txs_conf_t *)base)->listen_port);
+        return parse_listen(v, (char **)field, (int *)((char *)base + k->port_offset));
     }
     return false;
 }

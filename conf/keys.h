@@ -17,7 +17,8 @@ typedef enum txs_conf_type {
     TXS_CT_BOOL,     /* bool: on/off, true/false, yes/no, 1/0, any case */
     TXS_CT_ENUM,     /* int: the index of the value in `choices` */
     TXS_CT_CHOICE,   /* char *: a copy of the matching `choices` entry */
-    TXS_CT_LISTEN,   /* HOST:PORT: host into the char * at offset, port into listen_port */
+    TXS_CT_LISTEN,   /* HOST:PORT: host into the char * at offset, port into the int at
+                        port_offset */
 } txs_conf_type_t;
 
 typedef enum txs_conf_section {
@@ -32,6 +33,7 @@ typedef struct txs_conf_key {
     txs_conf_section_t section;
     txs_conf_type_t type;
     size_t offset;
+    size_t port_offset; /* LISTEN: the int that gets the port */
     int64_t min, max;
     const char *const *choices; /* ENUM, CHOICE: NULL-terminated */
     const char *zero_means;     /* DURATION: what 0 means, when it is allowed */
@@ -39,7 +41,7 @@ typedef struct txs_conf_key {
 } txs_conf_key_t;
 
 /* The rows; keys.c asserts the count, so the loader can size arrays by it. */
-#define TXS_CONF_NKEYS 30
+#define TXS_CONF_NKEYS 33
 extern const txs_conf_key_t txs_conf_keys[];
 
 /* The key `name` of section s, or NULL. */

@@ -10,11 +10,11 @@
 
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "daemon/version.h"
 #include "protocol/errors.h"
 #include "protocol/framing.h"
 #include "protocol/sqlstate.h"
 
-#define TXS_VERSION "0.1.0"
 /* Stop reading while this much output waits for a slow reader. */
 #define OUT_HIGH_WATER (4u << 20)
 /* How long a client that got a fatal error may keep sending before we close anyway. */
@@ -31,6 +31,7 @@ struct txs_client_write {
 static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t *scanned);
 static void process_input(txs_client_t *c);
 static void update_reading(txs_client_t *c);
+static void shutdown_progress(txs_client_t *c);
 
 static const txs_conf_t *conf(const txs_client_t *c)
 {
@@ -50,6 +51,11 @@ size_t txs_client_max_result(const txs_client_t *c)
 txs_pool_t *txs_client_find_pool(txs_client_t *c, const char *name)
 {
     return txs_server_find_pool(c->server, name);
+}
+
+txs_log_who_t txs_client_who(const txs_client_t *c)
+{
+    return (txs_log_who_t){.client = c->id, .peer = c->peer};
 }
 
 /* ---- reading and backpressure ---- */
@@ -73,8 +79,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     txs_client_t *c = st->data;
     if (c->lingering && nread > 0)
         return; /* discarded: the connection is being closed */
-    if (nread > 0)
+    if (nread > 0) {
         c->last_activity = uv_now(c->server->loop);
+        c->server->metrics.bytes_in += (uint64_t)nread;
+    }
     if (nread > 0 && buf->base == c->server->read_buf) {
         size_t scanned = 0;
         size_t n = parse_lines(c, buf->base, (size_t)nread, &scanned);
@@ -87,8 +95,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         c->in.len += (size_t)nread;
         process_input(c);
     } else if (nread < 0) {
-        txs_client_close(c, nread == UV_EOF ? "client closed the connection"
-                                            : uv_strerror((int)nread));
+        const char *why =
+            nread == UV_EOF ? "client closed the connection" : uv_strerror((int)nread);
+        txs_client_close(c, c->lingering && c->server->shutting_down ? "shutdown" : why);
     }
 }
 
@@ -97,7 +106,8 @@ static void update_reading(txs_client_t *c)
     /* A lingering client is read (and its bytes dropped) so that its close is seen. */
     bool want =
         c->state == TXS_CLIENT_ACTIVE &&
-        (c->lingering || (!c->close_after_flush && c->pending < conf(c)->max_pipeline &&
+        (c->lingering || (!c->close_after_flush && !c->server->shutting_down &&
+                          c->pending < conf(c)->max_pipeline &&
                           c->out.len + (c->writing ? c->writing->buf.len : 0) < OUT_HIGH_WATER));
     if (want && !c->reading) {
         if (uv_read_start(&c->sock.stream, on_alloc, on_read) == 0)
@@ -121,6 +131,7 @@ static void write_error(txs_client_t *c, const char *id, size_t id_len, const ch
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     txs_reply_proxy_error(&c->out, id, id_len, code, msg, with_tx, TXS_TX_IDLE, 0);
+    txs_metrics_count_error(&c->server->metrics, code);
     txs_server_want_flush(c->server, c);
 }
 
@@ -160,8 +171,7 @@ static const char *principal_of(const txs_conf_t *cf, const char *got)
 
 static void auth_failed(txs_client_t *c, const txs_request_t *r, const char *why)
 {
-    txs_log_warn("client %llu %s: authentication failed: %s", (unsigned long long)c->id, c->peer,
-                 why);
+    txs_log_for(TXS_LOG_WARN, txs_client_who(c), "authentication failed: %s", why);
     write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false, "authentication failed");
     c->close_after_flush = true;
 }
@@ -192,8 +202,8 @@ static void handle_hello(txs_client_t *c, const txs_request_t *r)
             c->authenticated = true;
         }
     }
-    txs_log_debug("client %llu %s: hello from %s as principal %s", (unsigned long long)c->id,
-                  c->peer, r->client ? r->client : "(unnamed)", c->principal);
+    txs_log_for(TXS_LOG_DEBUG, txs_client_who(c), "hello from %s as principal %s",
+                r->client ? r->client : "(unnamed)", c->principal);
     txs_reply_open(&c->out, r->id, r->id_len, true);
     txs_buf_puts(&c->out, ",\"server\":\"txscope\",\"version\":\"" TXS_VERSION "\",\"protocol\":1");
     txs_reply_close(&c->out, false, TXS_TX_IDLE, 0);
@@ -264,6 +274,8 @@ static void handle_line(txs_client_t *c, const char *line, size_t len)
     }
     txs_request_t *r = &q->req;
     if (!c->authenticated && r->op != TXS_OP_HELLO) {
+        txs_log_for(TXS_LOG_WARN, txs_client_who(c), "authentication failed: %s before hello",
+                    txs_op_name(r->op));
         write_error(c, r->id, r->id_len, TXS_SQLSTATE_AUTH, false,
                     "authentication required: send hello with the token first");
         c->close_after_flush = true;
@@ -289,7 +301,7 @@ static void handle_line(txs_client_t *c, const char *line, size_t len)
 static size_t parse_lines(txs_client_t *c, const char *data, size_t len, size_t *scanned)
 {
     size_t max = conf(c)->max_request_bytes, pos = 0;
-    while (c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush &&
+    while (c->state == TXS_CLIENT_ACTIVE && !c->close_after_flush && !c->server->shutting_down &&
            c->pending < conf(c)->max_pipeline && pos < len) {
         size_t line_len;
         ssize_t n = txs_frame_next(data + pos, len - pos, max, scanned, &line_len);
@@ -337,7 +349,19 @@ void txs_client_request_done(txs_client_t *c)
 
 static void on_linger_timeout(uv_timer_t *t)
 {
-    txs_client_close(t->data, "closed after a fatal error (the client kept sending)");
+    txs_client_t *c = t->data;
+    txs_client_close(c, c->server->shutting_down
+                            ? "shutdown"
+                            : "closed after a fatal error (the client kept sending)");
+}
+
+static void start_linger_timer(txs_client_t *c)
+{
+    c->linger_timer = txs_xmalloc(sizeof *c->linger_timer);
+    uv_timer_init(c->server->loop, c->linger_timer);
+    c->linger_timer->data = c;
+    c->refs++; /* dropped in the timer's close callback */
+    uv_timer_start(c->linger_timer, on_linger_timeout, LINGER_MS, 0);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -359,11 +383,8 @@ static void linger(txs_client_t *c)
         txs_client_close(c, "closed after a fatal error");
         return;
     }
-    c->linger_timer = txs_xmalloc(sizeof *c->linger_timer);
-    uv_timer_init(c->server->loop, c->linger_timer);
-    c->linger_timer->data = c;
-    c->refs++; /* dropped in the timer's close callback */
-    uv_timer_start(c->linger_timer, on_linger_timeout, LINGER_MS, 0);
+    if (!c->linger_timer)
+        start_linger_timer(c);
     update_reading(c);
 }
 
@@ -387,6 +408,8 @@ static void on_written(uv_write_t *req, int status)
     txs_client_t *c = req->data;
     struct txs_client_write *w = c->writing;
     c->writing = NULL;
+    if (status == 0)
+        c->server->metrics.bytes_out += w->buf.len;
     txs_buf_free(&w->buf);
     free(w);
     if (status < 0) {
@@ -400,6 +423,8 @@ void txs_client_flush(txs_client_t *c)
 {
     if (c->state == TXS_CLIENT_ACTIVE)
         process_input(c);
+    if (c->server->shutting_down)
+        shutdown_progress(c);
     if (c->writing || c->out.len == 0)
         return;
     if (c->state != TXS_CLIENT_ACTIVE || c->lingering) {
@@ -417,6 +442,7 @@ void txs_client_flush(txs_client_t *c)
         txs_client_close(c, uv_strerror(n));
         return;
     }
+    c->server->metrics.bytes_out += (uint64_t)n;
     if ((size_t)n == c->out.len) {
         txs_buf_free(&c->out); /* an idle client holds no output memory */
         written(c);
@@ -469,8 +495,25 @@ void txs_client_session_freed(txs_client_t *c, txs_session_t *s)
 {
     HASH_DEL(c->sessions, s);
     c->nsessions--;
+    if (c->server->shutting_down && c->state == TXS_CLIENT_ACTIVE)
+        txs_server_want_flush(c->server, c); /* the last session gone: the last line */
     c->refs--;
     maybe_free(c);
+}
+
+/* The one line a close writes: why, and what it ends. The wind-down rolls back each open
+ * transaction, but for one whose COMMIT is under way: that one finishes. */
+static void log_close(const txs_client_t *c, const char *why)
+{
+    int open_tx = 0;
+    for (const txs_session_t *s = c->sessions; s; s = s->hh.next)
+        open_tx += s->tx != TXS_TX_IDLE && !s->tx_gone && !s->committing;
+    uint64_t ms = c->accepted_at ? uv_now(c->server->loop) - c->accepted_at : 0;
+    txs_log_for(TXS_LOG_INFO, txs_client_who(c),
+                "closed: %s (connected %llu.%03llu s; %d session(s) ended, %d open "
+                "transaction(s) rolled back)",
+                why, (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), c->nsessions,
+                open_tx);
 }
 
 void txs_client_close(txs_client_t *c, const char *why)
@@ -481,8 +524,8 @@ void txs_client_close(txs_client_t *c, const char *why)
     c->reading = false;
     if (!c->lingering) /* a lingering client was counted out already */
         txs_server_client_closing(c->server, c);
-    txs_log_info("client %llu %s: closing (%s), %d session(s) to wind down",
-                 (unsigned long long)c->id, c->peer, why, c->nsessions);
+    if (TXS_LOG_INFO <= txs_log_max_level)
+        log_close(c, why);
     c->refs++; /* hold the client while sessions let go below */
     uv_close(&c->sock.handle, on_handle_closed);
     txs_client_timer_stop(c);
@@ -504,6 +547,60 @@ void txs_client_close(txs_client_t *c, const char *why)
     }
     c->refs--;
     maybe_free(c);
+}
+
+/* ---- the daemon's final wind-down ---- */
+
+/* It goes on from the flush: a session whose COMMIT has ended since winds down; once no
+ * session is left, the last line (id null), then the close of a fatal error (FIN, then
+ * linger), with the linger's bound armed now for a client that does not read. */
+static void shutdown_progress(txs_client_t *c)
+{
+    if (c->state != TXS_CLIENT_ACTIVE)
+        return;
+    txs_session_t *s, *tmp;
+    HASH_ITER(hh, c->sessions, s, tmp)
+    {
+        if (s->state == TXS_SESSION_READY && !s->winding_down)
+            txs_session_wind_down(s);
+    }
+    if (c->nsessions > 0 || c->close_after_flush || c->lingering)
+        return;
+    write_error(c, "null", 4, TXS_SQLSTATE_SHUTDOWN, false,
+                "the daemon is shutting down: the connection is closed");
+    c->close_after_flush = true;
+    if (!c->linger_timer)
+        start_linger_timer(c);
+}
+
+void txs_client_shut_down(txs_client_t *c, bool waiters_only)
+{
+    if (c->state != TXS_CLIENT_ACTIVE)
+        return;
+    txs_session_t *s, *tmp;
+    if (waiters_only) { /* the first pass: said once, before anything changed */
+        int open_tx = 0, waiting = 0;
+        for (s = c->sessions; s; s = s->hh.next) {
+            open_tx += s->tx != TXS_TX_IDLE && !s->tx_gone && !s->committing;
+            waiting += s->current && !s->committing; /* a commit under way finishes */
+            for (const txs_queued_t *q = s->head; q; q = q->next)
+                waiting++;
+        }
+        txs_log_who_t who = {.client = c->id, .peer = c->peer};
+        txs_log_at(TXS_LOG_INFO, &who,
+                   "shutdown: answering %d waiting request(s) with 57P01, rolling back %d open "
+                   "transaction(s)",
+                   waiting, open_tx);
+    }
+    HASH_ITER(hh, c->sessions, s, tmp)
+    {
+        if (!waiters_only || s->state == TXS_SESSION_ACQUIRING)
+            txs_session_shut_down(s);
+    }
+    if (waiters_only)
+        return;
+    update_reading(c); /* stops: nothing more is read */
+    shutdown_progress(c);
 }
 
 void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
@@ -533,6 +630,7 @@ void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
         txs_client_close(c, uv_strerror(rc));
         return;
     }
+    srv->metrics.clients_accepted++;
     if (is_unix) {
         snprintf(c->peer, sizeof c->peer, "unix");
     } else {
@@ -552,7 +650,8 @@ void txs_client_accept(txs_server_t *srv, uv_stream_t *listener, bool is_unix)
         }
         snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     }
-    txs_log_info("client %llu %s: connected", (unsigned long long)c->id, c->peer);
+    /* At debug: thousands of clients may come and go; the close says why at info. */
+    txs_log_for(TXS_LOG_DEBUG, txs_client_who(c), "accepted");
     txs_client_timer_start(c);
     if (srv->nactive > srv->conf->max_clients) {
         write_error(c, NULL, 0, TXS_SQLSTATE_TOO_MANY, false,

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "conf/config.h"
+#include "daemon/log.h"
 #include "daemon/session.h"
 #include "protocol/buf.h"
 
@@ -71,6 +72,12 @@ typedef struct txs_client {
 void txs_client_accept(struct txs_server *srv, uv_stream_t *listener, bool is_unix);
 /* Close the socket and wind down every session; safe to call twice. */
 void txs_client_close(txs_client_t *c, const char *why);
+/* The daemon's final wind-down (txs_server_shutdown), in two passes over the clients:
+ * the sessions waiting for the pool (waiters_only), then the rest. Nothing more is read;
+ * each waiting request hears 57P01, transactions roll back (a COMMIT under way finishes
+ * and is answered); once no session is left, a last 57P01 line with id null, then FIN
+ * and the close as after a fatal error. */
+void txs_client_shut_down(txs_client_t *c, bool waiters_only);
 
 /* Replies: append to txs_client_out(c), then call txs_client_reply_done(). */
 txs_buf_t *txs_client_out(txs_client_t *c);
@@ -90,5 +97,11 @@ void txs_client_timer_start(txs_client_t *c);
 /* The client just logged in: its clock switches to client_idle_timeout. */
 void txs_client_timer_logged_in(txs_client_t *c);
 void txs_client_timer_stop(txs_client_t *c);
+/* A reload changed client_login_timeout or client_idle_timeout: re-armed for the new
+ * values, counted from when the client was accepted / last active. */
+void txs_client_timer_reload(txs_client_t *c);
+
+/* Who a log line about c is about: its id and peer. */
+txs_log_who_t txs_client_who(const txs_client_t *c);
 
 #endif

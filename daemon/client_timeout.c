@@ -103,6 +103,12 @@ void txs_client_timer_start(txs_client_t *c)
     rearm(c);
 }
 
+void txs_client_timer_reload(txs_client_t *c)
+{
+    if (c->state == TXS_CLIENT_ACTIVE)
+        rearm(c);
+}
+
 void txs_client_timer_logged_in(txs_client_t *c)
 {
     rearm(c); /* from the login deadline to the idle one, which may come sooner */

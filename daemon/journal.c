@@ -181,6 +181,18 @@ static txs_journal_entry_t *touch(txs_journal_t *j, const char *ctx)
     return e;
 }
 
+void txs_journals_set_limits(txs_journals_t *js, size_t max_entries, uint64_t ttl_ms,
+                             uint64_t now_ms)
+{
+    js->max_entries = max_entries;
+    js->ttl_ms = ttl_ms;
+    for (txs_journal_t *j = js->all; j; j = j->next) {
+        j->max_entries = max_entries;
+        j->ttl_ms = ttl_ms;
+        trim(j, now_ms);
+    }
+}
+
 void txs_journal_begin_commit(txs_journal_t *j, const char *ctx)
 {
     if (j->max_entries == 0)
@@ -191,7 +203,8 @@ void txs_journal_begin_commit(txs_journal_t *j, const char *ctx)
 void txs_journal_record(txs_journal_t *j, const char *ctx, txs_outcome_t outcome, bool committing,
                         uint64_t now_ms)
 {
-    if (j->max_entries == 0)
+    /* Off, but an entry left from before a reload turned it off may have waiters. */
+    if (j->max_entries == 0 && !find(j, ctx))
         return;
     txs_journal_entry_t *e = touch(j, ctx);
     e->outcome = outcome;

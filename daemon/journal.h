@@ -41,6 +41,11 @@ struct txs_journal_waiter {
  * every lookup is not_found), each for ttl_ms. */
 txs_journals_t *txs_journals_create(size_t max_entries, uint64_t ttl_ms);
 void txs_journals_free(txs_journals_t *js);
+/* A reload: every journal keeps max_entries and ttl_ms from now on (0: off), and drops
+ * at once what the new limits leave out (time passed in). A commit pending when the
+ * journal is turned off still records its outcome for whoever waits on it. */
+void txs_journals_set_limits(txs_journals_t *js, size_t max_entries, uint64_t ttl_ms,
+                             uint64_t now_ms);
 /* The journal of `principal`, made on first use. */
 txs_journal_t *txs_journals_get(txs_journals_t *js, const char *principal);
 

@@ -8,9 +8,9 @@
 #include "daemon/fdlimit.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "daemon/version.h"
 #include "protocol/errors.h"
 
-#define TXS_VERSION "0.1.0"
 
 extern char **environ;
 
@@ -53,6 +53,7 @@ int main(int argc, char **argv)
         return 2;
     }
     txs_log_set_level(conf->log_level);
+    txs_log_set_format(conf->log_format);
     txs_fdlimit_raise(conf);
 
     uv_loop_t *loop = uv_default_loop();
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
         uv_run(loop, UV_RUN_DEFAULT);
         txs_server_free(&server);
         uv_loop_close(loop);
-        txs_conf_free(conf);
+        txs_conf_free(server.conf); /* a reload may have replaced conf */
         return 1;
     }
     txs_log_info("txscoped %s ready", TXS_VERSION);
@@ -74,6 +75,6 @@ int main(int argc, char **argv)
     if (uv_loop_close(loop) != 0)
         txs_log_warn("event loop closed with handles still open");
     txs_log_info("stopped");
-    txs_conf_free(conf);
+    txs_conf_free(server.conf); /* a reload may have replaced conf */
     return 0;
 }

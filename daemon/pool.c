@@ -15,14 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/diff.h"
 #include "daemon/log.h"
 #include "daemon/pool_int.h"
 #include "protocol/errors.h"
+#include "protocol/mask.h"
 #include "protocol/sqlstate.h"
 
 const char *txs_pool_name(const txs_pool_t *p)
 {
     return p->conf->name;
+}
+
+txs_log_who_t txs_backend_who(const txs_backend_t *b)
+{
+    return (txs_log_who_t){.db = b->pool->conf->name, .backend = b->id};
 }
 
 const txs_driver_t *txs_pool_driver(const txs_pool_t *p)
@@ -42,7 +49,8 @@ txs_pool_t *txs_pool_create(uv_loop_t *loop, const txs_db_conf_t *conf)
         return NULL;
     txs_pool_t *p = txs_xcalloc(1, sizeof *p);
     p->loop = loop;
-    p->conf = conf;
+    txs_conf_db_copy(&p->own, conf); /* a reload frees the configuration it replaces */
+    p->conf = &p->own;
     p->drv = drv;
     txs_pool_janitor_init(p);
     return p;
@@ -76,7 +84,7 @@ static void idle_remove(txs_pool_t *p, txs_backend_t *b)
 
 /* Sorted by recycle_at; a new connection is usually due last, so the walk from the
  * tail is short. */
-static void age_insert(txs_pool_t *p, txs_backend_t *b)
+void txs_pool_age_insert(txs_pool_t *p, txs_backend_t *b)
 {
     txs_backend_t *after = p->age_tail;
     while (after && after->recycle_at > b->recycle_at)
@@ -93,7 +101,7 @@ static void age_insert(txs_pool_t *p, txs_backend_t *b)
         p->age = b;
 }
 
-static void age_remove(txs_pool_t *p, txs_backend_t *b)
+void txs_pool_age_remove(txs_pool_t *p, txs_backend_t *b)
 {
     if (p->age != b && !b->age_prev)
         return; /* not in the list */
@@ -269,21 +277,37 @@ static void on_backend_closed(void *arg)
         txs_pool_pump(p); /* a slot is free: for a waiter, or for min_idle */
 }
 
+/* A close the operator should look at is a warning; a routine one (recycle, idle, overflow,
+ * shutdown) is info. While down, only the first failed connect is worth a line above debug. */
+static txs_log_level_t close_level(const txs_pool_t *p, txs_close_reason_t why)
+{
+    switch (why) {
+    case TXS_CLOSE_CONNECT_FAILED:
+        return p->down ? TXS_LOG_DEBUG : TXS_LOG_WARN;
+    case TXS_CLOSE_LOST:
+    case TXS_CLOSE_PING_FAILED:
+    case TXS_CLOSE_RESET_FAILED:
+    case TXS_CLOSE_CANCEL_FAILED:
+        return TXS_LOG_WARN;
+    default:
+        return TXS_LOG_INFO;
+    }
+}
+
 void txs_pool_close_backend(txs_backend_t *b, txs_close_reason_t why, const char *detail)
 {
     if (b->state == TXS_BACKEND_CLOSING)
         return;
     txs_pool_t *p = b->pool;
-    /* While down, only the first failed connect is worth a line at info. */
-    txs_log_level_t level =
-        why == TXS_CLOSE_CONNECT_FAILED && p->down ? TXS_LOG_DEBUG : TXS_LOG_INFO;
-    txs_log(level, "db %s: backend %llu closing: %s%s%s%s", p->conf->name,
-            (unsigned long long)b->id, txs_close_reason_name(why), detail ? " (" : "",
-            detail ? detail : "", detail ? ")" : "");
+    /* The one line of the close: its reason's name (as in the stats' closed_<reason>), and
+     * what happened, on one line (a driver's message may go on with a hint). */
+    txs_log_for(close_level(p, why), txs_backend_who(b), "closing: %s%s%.*s%s",
+                txs_close_reason_name(why), detail ? " (" : "",
+                detail ? (int)strcspn(detail, "\n") : 0, detail ? detail : "", detail ? ")" : "");
     b->close_reason = (int)why;
     txs_pool_waiter_t *w = b->ping_waiter;
     ping_detach(p, b);
-    age_remove(p, b);
+    txs_pool_age_remove(p, b);
     set_state(b, TXS_BACKEND_CLOSING);
     p->drv->close(b->dconn, on_backend_closed, b);
     if (w)
@@ -297,9 +321,10 @@ static void on_idle_lost(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     txs_backend_t *b = arg;
     txs_error_info_t err = {0};
     b->pool->drv->last_error(c, &err);
-    txs_log_warn("db %s: idle backend %llu lost: %s", b->pool->conf->name,
-                 (unsigned long long)b->id, err.message ? err.message : "connection closed");
-    txs_pool_close_backend(b, TXS_CLOSE_LOST, "while idle");
+    char detail[600];
+    snprintf(detail, sizeof detail, "while idle: %s",
+             err.message ? err.message : "connection closed");
+    txs_pool_close_backend(b, TXS_CLOSE_LOST, detail);
 }
 
 static bool expired(const txs_backend_t *b)
@@ -327,19 +352,27 @@ static void make_idle(txs_backend_t *b)
         txs_pool_close_backend(b, TXS_CLOSE_OVERFLOW, NULL);
         return;
     }
+    txs_close_reason_t why;
+    const char *detail;
+    if (txs_pool_surplus(b, &why, &detail)) {
+        txs_pool_close_backend(b, why, detail);
+        return;
+    }
     b->idle_since = uv_now(p->loop);
     set_state(b, TXS_BACKEND_IDLE);
     p->drv->watch(b->dconn, on_idle_lost, b);
     txs_pool_pump(p);
 }
 
-static void link_backend(txs_backend_t *b)
+/* Hand b to a session: w is the waiter it goes to, NULL when acquire found it at once. */
+static void link_backend(txs_backend_t *b, const txs_pool_waiter_t *w)
 {
     txs_pool_t *p = b->pool;
     if (b->state == TXS_BACKEND_IDLE)
         p->drv->watch(b->dconn, NULL, NULL);
     set_state(b, TXS_BACKEND_LINKED);
     p->counts.checkouts++;
+    txs_histogram_observe(&p->counts.wait_time, w ? (uv_hrtime() - w->since_ns) / 1000 : 0);
 }
 
 /* ---- pre_ping ---- */
@@ -365,16 +398,15 @@ static void on_ping(txs_dconn_t *c, txs_drv_status_t st, void *arg)
             make_idle(b);
             return;
         }
-        link_backend(b);
+        link_backend(b, w);
         w->cb(w, b, NULL);
         return;
     }
     p->counts.ping_failures++;
     txs_error_info_t err = {0};
     p->drv->last_error(c, &err);
-    txs_log_warn("db %s: backend %llu failed pre_ping: %s", p->conf->name,
-                 (unsigned long long)b->id, err.message ? err.message : "no answer");
-    txs_pool_close_backend(b, TXS_CLOSE_PING_FAILED, NULL); /* its waiter is first in line */
+    /* its waiter is first in line */
+    txs_pool_close_backend(b, TXS_CLOSE_PING_FAILED, err.message ? err.message : "no answer");
     txs_pool_pump(p);
 }
 
@@ -406,8 +438,8 @@ static void connect_failed(txs_pool_t *p, const char *msg)
 {
     p->counts.connect_failures++;
     if (!p->down)
-        txs_log_warn("db %s: down (%.*s): reconnecting with backoff", p->conf->name,
-                     (int)strcspn(msg, "\n"), msg);
+        txs_log_at(TXS_LOG_WARN, &(txs_log_who_t){.db = p->conf->name},
+                   "down (%.*s): reconnecting with backoff", (int)strcspn(msg, "\n"), msg);
     p->down = true;
     if (p->nstate[TXS_BACKEND_CONNECTING] == 0)
         txs_pool_schedule_retry(p);
@@ -423,15 +455,13 @@ static void on_connected(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     if (st != TXS_DRV_OK) {
         txs_error_info_t err = {0};
         p->drv->last_error(c, &err);
+        /* Masked: the log and the waiters' 08001 get it, and a driver may quote the dsn. */
         char msg[512];
-        snprintf(msg, sizeof msg, "%s",
-                 err.message ? err.message : "could not connect to the database");
+        txs_mask_copy(msg, sizeof msg,
+                      err.message ? err.message : "could not connect to the database");
         /* While down, each failed retry would log twice a second: the first one is
-         * enough. libpq's hint on a second line stays out of the log. */
-        txs_log(p->down ? TXS_LOG_DEBUG : TXS_LOG_WARN,
-                "db %s: backend %llu could not connect: %.*s", p->conf->name,
-                (unsigned long long)b->id, (int)strcspn(msg, "\n"), msg);
-        txs_pool_close_backend(b, TXS_CLOSE_CONNECT_FAILED, NULL);
+         * enough (close_level). libpq's hint on a second line stays out of the log. */
+        txs_pool_close_backend(b, TXS_CLOSE_CONNECT_FAILED, msg);
         connect_failed(p, msg);
         return;
     }
@@ -440,11 +470,10 @@ static void on_connected(txs_dconn_t *c, txs_drv_status_t st, void *arg)
     uint64_t age = txs_pool_recycle_age(p, b);
     b->recycle_at = age ? b->opened_at + age : 0;
     if (b->recycle_at)
-        age_insert(p, b);
-    txs_log_info("db %s: backend %llu connected (pid %d)", p->conf->name, (unsigned long long)b->id,
-                 p->drv->backend_pid(c));
+        txs_pool_age_insert(p, b);
+    txs_log_for(TXS_LOG_INFO, txs_backend_who(b), "connected (pid %d)", p->drv->backend_pid(c));
     if (p->down) {
-        txs_log_info("db %s: up again", p->conf->name);
+        txs_log_at(TXS_LOG_INFO, &(txs_log_who_t){.db = p->conf->name}, "up again");
         p->down = false;
         p->backoff_ms = 0;
         p->retry_at = 0;
@@ -457,6 +486,7 @@ static void open_backend(txs_pool_t *p)
     txs_backend_t *b = txs_xcalloc(1, sizeof *b);
     b->pool = p;
     b->id = ++p->next_id;
+    b->dsn_gen = p->dsn_gen;
     b->state = TXS_BACKEND_CONNECTING;
     p->nstate[TXS_BACKEND_CONNECTING]++;
     b->next = p->all;
@@ -468,8 +498,8 @@ static void open_backend(txs_pool_t *p)
                              &b->dconn);
     if (rc != TXS_OK) {
         /* The driver could not even start (bad DSN syntax): a failed connect. */
-        txs_log(p->down ? TXS_LOG_DEBUG : TXS_LOG_ERROR, "db %s: cannot start a connection: %s",
-                p->conf->name, txs_strerror(rc));
+        txs_log_for(p->down ? TXS_LOG_DEBUG : TXS_LOG_ERROR, txs_backend_who(b),
+                    "cannot start a connection: %s", txs_strerror(rc));
         p->nstate[TXS_BACKEND_CONNECTING]--;
         p->total--;
         all_remove(p, b);
@@ -495,7 +525,7 @@ void txs_pool_pump(txs_pool_t *p)
             start_ping(b, w);
             continue;
         }
-        link_backend(b);
+        link_backend(b, w);
         w->cb(w, b, NULL);
         if (p->shutting_down)
             return;
@@ -524,7 +554,7 @@ txs_backend_t *txs_pool_acquire(txs_pool_t *p, txs_pool_waiter_t *w)
         }
         if (needs_ping(b))
             break; /* queued, then pump pings b for w */
-        link_backend(b);
+        link_backend(b, NULL);
         return b;
     }
     /* As in SQLAlchemy's QueuePool, pool_timeout limits the wait for a busy pool.
@@ -544,6 +574,7 @@ txs_backend_t *txs_pool_acquire(txs_pool_t *p, txs_pool_waiter_t *w)
             wait = connect;
     }
     w->deadline = now + wait;
+    w->since_ns = uv_hrtime();
     waiter_push(p, w, false);
     txs_pool_pump(p);
     return NULL;
@@ -583,6 +614,12 @@ void txs_pool_release(txs_backend_t *b)
     }
     if (expired(b)) {
         txs_pool_close_backend(b, TXS_CLOSE_RECYCLE, NULL);
+        return;
+    }
+    txs_close_reason_t why;
+    const char *detail;
+    if (txs_pool_surplus(b, &why, &detail)) {
+        txs_pool_close_backend(b, why, detail); /* no reset for a connection not kept */
         return;
     }
     set_state(b, TXS_BACKEND_RESETTING);
@@ -645,5 +682,6 @@ void txs_pool_shutdown(txs_pool_t *p, void (*done)(void *arg), void *arg)
 
 void txs_pool_free(txs_pool_t *p)
 {
+    txs_conf_db_clear(&p->own);
     free(p);
 }

@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "conf/config.h"
+#include "daemon/histogram.h"
+#include "daemon/log.h"
 #include "drivers/driver.h"
 
 typedef struct txs_pool txs_pool_t;
@@ -34,6 +36,8 @@ typedef struct txs_backend {
     uint64_t opened_at;              /* uv_now() when connected: pool_recycle counts from here */
     uint64_t recycle_at;             /* opened_at + its own (staggered) recycle age; 0 = never */
     uint64_t idle_since;             /* uv_now() when it last became idle */
+    unsigned dsn_gen;                /* the pool's dsn_gen when opened: a reload that changes
+                                        the dsn closes it once it is not in use */
     txs_pool_waiter_t *ping_waiter;  /* PINGING: who gets it if alive */
     struct txs_backend *prev, *next; /* pool->all */
     struct txs_backend *idle_prev, *idle_next; /* pool->idle, most recently returned first */
@@ -48,6 +52,7 @@ typedef void (*txs_pool_cb)(txs_pool_waiter_t *w, txs_backend_t *b, const txs_er
 struct txs_pool_waiter {
     txs_pool_cb cb;
     uint64_t deadline;
+    uint64_t since_ns;      /* uv_hrtime() when it began to wait (the wait-time histogram) */
     bool queued;            /* in the pool's FIFO */
     txs_backend_t *pinging; /* out of the FIFO while this connection is pre_pinged */
     txs_pool_waiter_t *prev, *next;
@@ -100,6 +105,10 @@ typedef struct txs_pool_stats {
     uint64_t resets;           /* the driver's reset ran (it had something to do) */
     uint64_t pings, ping_failures;
     uint64_t timeouts[TXS_TIMEOUT_NKINDS];
+    txs_histogram_t wait_time;  /* per checkout: how long the session waited for its
+                                   connection (0 when one was idle) */
+    txs_histogram_t query_time; /* per round trip a session's request made to the database
+                                   (a statement, a batch, a commit, a savepoint) */
 } txs_pool_stats_t;
 
 txs_pool_t *txs_pool_create(uv_loop_t *loop, const txs_db_conf_t *conf);
@@ -128,11 +137,36 @@ void txs_pool_discard(txs_backend_t *b, txs_close_reason_t why);
 void txs_pool_start(txs_pool_t *p);
 
 void txs_pool_stats(const txs_pool_t *p, txs_pool_stats_t *out);
+/* A session's round trip to the database took us microseconds. */
+void txs_pool_observe_query(txs_pool_t *p, uint64_t us);
 /* A session-side timeout of this pool happened (query, idle in transaction, ...). */
 void txs_pool_count_timeout(txs_pool_t *p, txs_timeout_kind_t k);
 /* One log line (at info, whatever log_level says: it was asked for) with every count of
  * txs_pool_stats(). */
 void txs_pool_log_stats(const txs_pool_t *p);
+/* One line at info naming the db, its driver, its dsn (masked) and sizes: at start, and
+ * for a db a reload adds or changes. */
+void txs_pool_log_config(const txs_pool_t *p);
+/* Who a log line about b is about: its db and its id. */
+txs_log_who_t txs_backend_who(const txs_backend_t *b);
+
+/* pool_reload.c: SIGHUP. */
+/* Take the db's new settings (a copy is kept; the driver is not changed): idle
+ * connections above the new size, or opened with another dsn, are closed now, busy
+ * ones when given back; waiters keep their place and are served by new connections if
+ * the pool grew; timers are re-armed for the new timeouts. */
+void txs_pool_reconfigure(txs_pool_t *p, const txs_db_conf_t *conf);
+/* A session binds itself to the pool (its db) and lets go: a removed pool lives on
+ * while any session is bound to it. */
+void txs_pool_bind(txs_pool_t *p);
+void txs_pool_unbind(txs_pool_t *p);
+/* The db left the configuration: the pool serves the sessions bound to it until the
+ * last lets go, then closes its connections; done(arg) runs when all are closed (free
+ * the pool then). */
+void txs_pool_retire(txs_pool_t *p, void (*done)(void *arg), void *arg);
+/* The db came back before its retired pool began to close: it serves again (true), its
+ * done callback forgotten. False when it is closing already. */
+bool txs_pool_revive(txs_pool_t *p);
 
 /* Close every connection; fail waiters with 57P01. done(arg) runs when all are
  * closed; linked backends are closed when their sessions give them back. */

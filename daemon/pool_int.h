@@ -15,7 +15,8 @@
 
 struct txs_pool {
     uv_loop_t *loop;
-    const txs_db_conf_t *conf;
+    const txs_db_conf_t *conf; /* &own */
+    txs_db_conf_t own;         /* the pool's copy of its db's settings; a reload updates it */
     const txs_driver_t *drv;
     txs_backend_t *all;              /* every backend whose close has not finished */
     txs_backend_t *idle, *idle_tail; /* IDLE, most recently returned first */
@@ -41,6 +42,12 @@ struct txs_pool {
     txs_pool_stats_t counts; /* the cumulative counters; gauges are filled on demand */
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
+    /* reload (pool_reload.c) */
+    unsigned dsn_gen; /* bumped when the dsn changes: older connections are closed */
+    int bound;        /* sessions bound to this db */
+    bool retired;     /* the db left the configuration: close once nobody is bound */
+    void (*retire_done)(void *arg);
+    void *retire_arg;
 };
 
 /* pool.c */
@@ -51,6 +58,12 @@ void txs_pool_pump(txs_pool_t *p);
  * reason and the detail (may be NULL). A waiter its ping was for goes back to the
  * head of the queue. Safe to call twice. */
 void txs_pool_close_backend(txs_backend_t *b, txs_close_reason_t why, const char *detail);
+/* The list of connections by recycle age (soonest first): in, out (safe when not in). */
+void txs_pool_age_insert(txs_pool_t *p, txs_backend_t *b);
+void txs_pool_age_remove(txs_pool_t *p, txs_backend_t *b);
+/* Not to be kept once clean: opened with an older dsn, or the pool holds more than a
+ * reload left it (the reason and a detail for the log go to *why, *detail). */
+bool txs_pool_surplus(const txs_backend_t *b, txs_close_reason_t *why, const char **detail);
 /* The head waiter, out of the FIFO (NULL if none). */
 txs_pool_waiter_t *txs_pool_waiter_pop(txs_pool_t *p);
 /* Fail with 53300 every waiter whose deadline passed, wherever it stands in the FIFO
@@ -75,7 +88,8 @@ bool txs_pool_may_connect(const txs_pool_t *p);
 bool txs_pool_wants_connection(const txs_pool_t *p);
 /* pool_size + max_overflow */
 int txs_pool_cap(const txs_pool_t *p);
-/* min_idle, at most pool_size; 0 before txs_pool_start. */
+/* min_idle, at most pool_size; 0 before txs_pool_start; at least 1 until a connect has
+ * succeeded once. */
 int txs_pool_min_idle(const txs_pool_t *p);
 
 #endif

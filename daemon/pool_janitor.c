@@ -41,7 +41,13 @@ int txs_pool_cap(const txs_pool_t *p)
 
 int txs_pool_min_idle(const txs_pool_t *p)
 {
-    if (!p->started || p->conf->min_idle <= 0)
+    if (!p->started || p->retired)
+        return 0; /* a removed db keeps nothing warm */
+    /* Until a first connect succeeds, one connection is wanted even with min_idle 0:
+     * /readyz waits for every db to have been reached once. */
+    if (p->counts.opened == 0)
+        return 1;
+    if (p->conf->min_idle <= 0)
         return 0;
     return p->conf->min_idle < p->conf->pool_size ? p->conf->min_idle : p->conf->pool_size;
 }
@@ -83,8 +89,8 @@ void txs_pool_schedule_retry(txs_pool_t *p)
     p->backoff_ms = d;
     uint64_t delay = d / 2 + rnd(p) % (d - d / 2 + 1); /* in [d/2, d] */
     p->retry_at = uv_now(p->loop) + delay;
-    txs_log_debug("db %s: next connect attempt in %llu ms", p->conf->name,
-                  (unsigned long long)delay);
+    txs_log_at(TXS_LOG_DEBUG, &(txs_log_who_t){.db = p->conf->name},
+               "next connect attempt in %llu ms", (unsigned long long)delay);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)

@@ -3,9 +3,11 @@
  * line that shows them all. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon/log.h"
 #include "daemon/pool_int.h"
+#include "protocol/mask.h"
 
 static const char *const close_names[TXS_CLOSE_NREASONS] = {
     [TXS_CLOSE_RECYCLE] = "recycle",
@@ -49,6 +51,11 @@ void txs_pool_stats(const txs_pool_t *p, txs_pool_stats_t *out)
     out->closing = p->nstate[TXS_BACKEND_CLOSING];
     out->waiters = p->nwaiters + p->nping_waiters;
     out->down = p->down;
+}
+
+void txs_pool_observe_query(txs_pool_t *p, uint64_t us)
+{
+    txs_histogram_observe(&p->counts.query_time, us);
 }
 
 void txs_pool_count_timeout(txs_pool_t *p, txs_timeout_kind_t k)
@@ -96,4 +103,18 @@ void txs_pool_log_stats(const txs_pool_t *p)
         put(&l, " timeouts_%s=%llu", txs_timeout_kind_name((txs_timeout_kind_t)k),
             (unsigned long long)s.timeouts[k]);
     txs_log_write(TXS_LOG_INFO, "%s", l.buf); /* asked for: whatever log_level says */
+}
+
+void txs_pool_log_config(const txs_pool_t *p)
+{
+    if (TXS_LOG_INFO > txs_log_max_level)
+        return;
+    const txs_db_conf_t *c = p->conf;
+    txs_buf_t dsn = TXS_BUF_INIT;
+    txs_mask_append(&dsn, c->dsn, strlen(c->dsn));
+    /* The dsn goes last, bare: it may hold blanks (key=value words). */
+    txs_log_at(TXS_LOG_INFO, &(txs_log_who_t){.db = c->name},
+               "configured: driver=%s pool_size=%d max_overflow=%d min_idle=%d dsn=%.*s", c->driver,
+               c->pool_size, c->max_overflow, c->min_idle, (int)dsn.len, dsn.data ? dsn.data : "");
+    txs_buf_free(&dsn);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/admin.h"
 #include "daemon/log.h"
 #include "protocol/errors.h"
 
@@ -54,9 +55,11 @@ int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf)
     for (int i = 0; i < conf->ndbs; i++) {
         txs_pool_t *p = txs_pool_create(loop, &conf->dbs[i]);
         if (!p) {
-            txs_log_error("db %s: unknown driver \"%s\"", conf->dbs[i].name, conf->dbs[i].driver);
+            txs_log_at(TXS_LOG_ERROR, &(txs_log_who_t){.db = conf->dbs[i].name},
+                       "unknown driver \"%s\"", conf->dbs[i].driver);
             return TXS_ECONFIG;
         }
+        txs_pool_log_config(p);
         s->pools[s->npools++] = p;
         s->pools_open++;
     }
@@ -66,6 +69,9 @@ int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf)
 int txs_server_listen(txs_server_t *s)
 {
     int rc = txs_listener_start(s);
+    if (rc != TXS_OK)
+        return rc;
+    rc = txs_admin_start(s); /* after the client listener: its errors come first */
     if (rc != TXS_OK)
         return rc;
     for (int i = 0; i < s->npools; i++)
@@ -87,6 +93,8 @@ void txs_server_log_stats(txs_server_t *s)
 {
     for (int i = 0; i < s->npools; i++)
         txs_pool_log_stats(s->pools[i]);
+    for (txs_retired_pool_t *r = s->retired; r; r = r->next)
+        txs_pool_log_stats(r->pool); /* removed by a reload, still serving */
     long sessions = 0, open_tx = 0;
     for (txs_client_t *c = s->clients; c; c = c->next) {
         sessions += c->nsessions;
@@ -120,13 +128,18 @@ void txs_server_client_closing(txs_server_t *s, txs_client_t *c)
 static void close_handles(txs_server_t *s)
 {
     txs_signals_stop(s);
+    txs_admin_stop(s);
     uv_close((uv_handle_t *)&s->flush, NULL);
     uv_close((uv_handle_t *)&s->shutdown_timer, NULL);
 }
 
 static void on_pool_down(void *arg)
 {
-    txs_server_t *s = arg;
+    txs_server_pool_closed(arg);
+}
+
+void txs_server_pool_closed(txs_server_t *s)
+{
     if (--s->pools_open == 0) {
         txs_log_info("all backend connections closed");
         close_handles(s);
@@ -161,6 +174,8 @@ void txs_server_client_gone(txs_server_t *s, txs_client_t *c)
     s->nclients--;
     if (s->shutting_down && s->nclients == 0)
         shutdown_pools(s);
+    else if (s->draining && s->nclients == 0)
+        txs_server_drain_idle(s);
 }
 
 static void on_shutdown_timeout(uv_timer_t *t)
@@ -177,12 +192,15 @@ void txs_server_shutdown(txs_server_t *s, const char *why)
         return;
     s->shutting_down = true;
     txs_log_info("shutting down (%s): rolling back open transactions", why);
+    txs_server_drain_stop(s);
     txs_listener_stop(s);
     uv_timer_start(&s->shutdown_timer, on_shutdown_timeout, SHUTDOWN_GRACE_MS, 0);
-    for (txs_client_t *c = s->clients, *next; c; c = next) {
-        next = c->next;
-        txs_client_close(c, "shutdown");
-    }
+    /* Sessions waiting for the pool go first, in every client, so that backends freed by
+     * the others are not handed to a session about to go. */
+    for (txs_client_t *c = s->clients; c; c = c->next)
+        txs_client_shut_down(c, true);
+    for (txs_client_t *c = s->clients; c; c = c->next)
+        txs_client_shut_down(c, false);
     if (s->nclients == 0)
         shutdown_pools(s);
 }
@@ -193,6 +211,12 @@ void txs_server_free(txs_server_t *s)
         txs_pool_free(s->pools[i]);
     free(s->pools);
     s->pools = NULL;
+    while (s->retired) { /* none after a clean shutdown: each closed after its sessions */
+        txs_retired_pool_t *r = s->retired;
+        s->retired = r->next;
+        txs_pool_free(r->pool);
+        free(r);
+    }
     free(s->read_buf);
     s->read_buf = NULL;
     txs_journals_free(s->journals);

@@ -7,14 +7,24 @@
 
 #include "conf/config.h"
 #include "daemon/client.h"
+#include "daemon/metrics.h"
 #include "daemon/pool.h"
+
+/* A pool whose db a reload removed: out of the lookup, it serves the sessions bound to
+ * it until the last lets go, then closes and is freed (reload.c). */
+typedef struct txs_retired_pool {
+    txs_pool_t *pool;
+    struct txs_server *server;
+    struct txs_retired_pool *next;
+} txs_retired_pool_t;
 
 typedef struct txs_server {
     uv_loop_t *loop;
-    txs_conf_t *conf;
+    txs_conf_t *conf;   /* a reload swaps it (each pool keeps its own copy of its db's) */
     txs_pool_t **pools; /* one per conf->dbs[i], same order */
     int npools;
-    int pools_open;
+    int pools_open;              /* pools not yet closed: these and the retired */
+    txs_retired_pool_t *retired; /* removed by a reload and not yet closed */
 
     uv_tcp_t tcp;
     bool tcp_open;
@@ -32,10 +42,14 @@ typedef struct txs_server {
     uv_prepare_t flush; /* writes flushed before the loop sleeps */
     txs_client_t *flush_list;
 
+    txs_metrics_t metrics;          /* bytes in/out, error replies by SQLSTATE */
+    struct txs_admin *admin;        /* the admin HTTP listener (admin.c); NULL when closed */
+    bool draining;                  /* SIGTERM: not accepting; /readyz fails */
+    struct txs_drain *drain;        /* drain.c: drain_timeout's timer, while draining */
     uint64_t client_login_timeouts; /* clients closed by client_login_timeout */
     uint64_t client_idle_timeouts;  /* clients closed by client_idle_timeout */
 
-    uv_signal_t sigint, sigterm, sigusr1;
+    uv_signal_t sigint, sigterm, sigusr1, sighup;
     bool shutting_down;
     uv_timer_t shutdown_timer; /* bounds the wind-down at exit */
 } txs_server_t;
@@ -43,13 +57,16 @@ typedef struct txs_server {
 int txs_server_init(txs_server_t *s, uv_loop_t *loop, txs_conf_t *conf);
 /* Open the listeners; on failure logs why and returns an error. */
 int txs_server_listen(txs_server_t *s);
-/* Stop accepting, wind down every client (rolling back), close the pools; the
- * loop then runs out. */
+/* The final wind-down: stop accepting; every client's waiting requests hear 57P01, its
+ * transactions are rolled back, it gets a last 57P01 line and is closed
+ * (txs_client_shut_down); then the pools close and the loop runs out. */
 void txs_server_shutdown(txs_server_t *s, const char *why);
 /* Free what is left once the loop ran out. */
 void txs_server_free(txs_server_t *s);
 
 txs_pool_t *txs_server_find_pool(txs_server_t *s, const char *name);
+/* A pool finished closing (a retired one too): the last one closes the loop's handles. */
+void txs_server_pool_closed(txs_server_t *s);
 void txs_server_want_flush(txs_server_t *s, txs_client_t *c);
 /* A client was accepted, starts closing, is freed. */
 void txs_server_client_added(txs_server_t *s, txs_client_t *c);
@@ -62,6 +79,16 @@ void txs_listener_stop(txs_server_t *s);
 /* One log line per pool (txs_pool_log_stats), then the server's: clients, sessions, open
  * transactions and client timeouts. SIGUSR1 asks for it. */
 void txs_server_log_stats(txs_server_t *s);
+/* reload.c: SIGHUP. Re-read the config file and the environment; apply what may change
+ * live, report and keep what may not; a bad config is rejected and the old one stays. */
+void txs_server_reload(txs_server_t *s);
+/* drain.c: SIGTERM. Stop accepting, fail /readyz, let clients go on up to drain_timeout,
+ * then roll back what is left (57P01) and shut down. */
+void txs_server_drain(txs_server_t *s);
+/* The last client has gone (server.c): a drain ends early, with the final wind-down. */
+void txs_server_drain_idle(txs_server_t *s);
+/* The final wind-down starts (txs_server_shutdown): drain_timeout's timer stops. */
+void txs_server_drain_stop(txs_server_t *s);
 /* signals.c */
 void txs_signals_start(txs_server_t *s);
 void txs_signals_stop(txs_server_t *s);

@@ -51,9 +51,20 @@ txs_session_t *txs_session_create(txs_client_t *c, const char *ctx)
     return s;
 }
 
+txs_log_who_t txs_session_who(const txs_session_t *s)
+{
+    txs_log_who_t w = txs_client_who(s->client);
+    w.ctx = s->ctx;
+    w.db = s->pool ? txs_pool_name(s->pool) : NULL;
+    w.backend = s->backend ? s->backend->id : 0;
+    return w;
+}
+
 static void session_free(txs_session_t *s)
 {
     txs_client_t *c = s->client;
+    if (s->pool)
+        txs_pool_unbind(s->pool);
     txs_session_timer_free(s);
     txs_levels_clear(&s->levels);
     txs_client_session_freed(c, s);
@@ -178,8 +189,8 @@ void txs_session_lose_backend(txs_session_t *s)
 static void on_linked_lost(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
-    txs_log_warn("client %llu ctx %s: backend connection lost while the transaction was idle",
-                 (unsigned long long)s->client->id, s->ctx);
+    txs_log_for(TXS_LOG_WARN, txs_session_who(s),
+                "backend connection lost while the transaction was idle");
     txs_session_lose_backend(s);
     s->lost_unreported = true;
 }
@@ -203,6 +214,8 @@ static void wind_down_now(txs_session_t *s, bool dropped_work)
         s->current = NULL;
         drop_request(s, q);
     }
+    txs_log_for(TXS_LOG_DEBUG, txs_session_who(s), "session ended: wound down%s",
+                s->tx != TXS_TX_IDLE && !s->tx_gone ? ", its transaction rolled back" : "");
     if ((s->tx != TXS_TX_IDLE && !s->tx_gone) || dropped_work)
         journal(s, TXS_OUTCOME_ROLLED_BACK);
     if (s->backend)
@@ -253,6 +266,26 @@ void txs_session_wind_down(txs_session_t *s)
             txs_session_cancel(s);
         return; /* the driver callback (or the hard stop) finishes the wind-down */
     }
+}
+
+void txs_session_shut_down(txs_session_t *s)
+{
+    if (s->winding_down)
+        return;
+    for (txs_queued_t *q = s->head; q; q = q->next)
+        txs_session_reply_shutdown(s, &q->req);
+    if (s->state == TXS_SESSION_RUNNING && txs_session_step_commits(s)) {
+        while (s->head) { /* answered: the commit's own reply is its outcome */
+            txs_queued_t *q = s->head;
+            s->head = q->next;
+            drop_request(s, q);
+        }
+        s->tail = NULL;
+        return;
+    }
+    if (s->current)
+        txs_session_reply_shutdown(s, &s->current->req);
+    txs_session_wind_down(s);
 }
 
 /* ---- timeouts (session_timeout.c decides when) ---- */
@@ -429,6 +462,7 @@ static void run_statement(txs_session_t *s, const txs_stmt_t *stmt, txs_step_t s
     s->state = TXS_SESSION_RUNNING;
     s->step = step;
     s->step_started = now_ms(s);
+    s->sent_ns = uv_hrtime();
     txs_session_timer_update(s);
     if (txs_session_driver(s)->run(s->backend->dconn, stmt, on_done, s) != TXS_OK)
         on_done(NULL, TXS_DRV_LOST, s); /* refused: the connection is unusable */
@@ -439,6 +473,7 @@ static void run_statements(txs_session_t *s, const txs_stmt_t *stmts, int n, txs
     s->state = TXS_SESSION_RUNNING;
     s->step = step;
     s->step_started = now_ms(s);
+    s->sent_ns = uv_hrtime();
     txs_session_timer_update(s);
     if (txs_session_driver(s)->run_batch(s->backend->dconn, stmts, n, on_done, s) != TXS_OK)
         on_done(NULL, TXS_DRV_LOST, s);
@@ -494,8 +529,8 @@ static void run_main(txs_session_t *s)
         run_batch(s);
         return;
     default:
-        txs_log_error("client %llu ctx %s: op %s has no statement to run",
-                      (unsigned long long)s->client->id, s->ctx, txs_op_name(r->op));
+        txs_log_for(TXS_LOG_ERROR, txs_session_who(s), "op %s has no statement to run",
+                    txs_op_name(r->op));
         return;
     }
 }
@@ -516,8 +551,7 @@ static bool retry_stale(txs_session_t *s, txs_dconn_t *dc)
     if (!e.stale || (first && (!e.has_index || e.index != s->batch_first)))
         return false;
     s->stale_retried = true;
-    txs_log_debug("client %llu ctx %s: cached statement went stale: sent again",
-                  (unsigned long long)s->client->id, s->ctx);
+    txs_log_for(TXS_LOG_DEBUG, txs_session_who(s), "cached statement went stale: sent again");
     if (alone) {
         run_statement(s, &txs_session_cur(s)->stmt, TXS_STEP_STATEMENT);
         return true;
@@ -535,6 +569,8 @@ static bool retry_stale(txs_session_t *s, txs_dconn_t *dc)
 static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
 {
     txs_session_t *s = arg;
+    if (dc)
+        txs_pool_observe_query(s->pool, (uv_hrtime() - s->sent_ns) / 1000);
     if (st == TXS_DRV_DB_ERROR && retry_stale(s, dc))
         return;
     if (s->timing_out == TXS_TIMEOUT_TRANSACTION && st != TXS_DRV_LOST && !s->winding_down) {
@@ -585,8 +621,8 @@ static void on_done(txs_dconn_t *dc, txs_drv_status_t st, void *arg)
         txs_session_done_control(s, dc, st);
         break;
     case TXS_STEP_NONE:
-        txs_log_error("client %llu ctx %s: driver completion in step %d",
-                      (unsigned long long)s->client->id, s->ctx, (int)s->step);
+        txs_log_for(TXS_LOG_ERROR, txs_session_who(s), "driver completion in step %d",
+                    (int)s->step);
         break;
     }
     if (s->winding_down) {
@@ -920,7 +956,12 @@ static bool bind_db(txs_session_t *s)
                                 txs_pool_name(s->pool), txs_pool_name(p));
         return false;
     }
+    bool fresh = !s->pool;
+    if (fresh)
+        txs_pool_bind(p); /* a removed db's pool lives while sessions are bound to it */
     s->pool = p;
+    if (fresh)
+        txs_log_for(TXS_LOG_DEBUG, txs_session_who(s), "session bound to its db");
     return true;
 }
 
@@ -955,11 +996,14 @@ static void advance(txs_session_t *s)
     while (!s->current) {
         if (s->ended && !s->backend) {
             if (!s->head) {
+                txs_log_for(TXS_LOG_DEBUG, txs_session_who(s), "session ended: end");
                 session_free(s);
                 return;
             }
             /* `end` then more requests for the ctx: they get a fresh session. */
             s->ended = false;
+            if (s->pool)
+                txs_pool_unbind(s->pool);
             s->pool = NULL;
             s->timeout_unreported = -1;
             txs_session_set_idle(s);

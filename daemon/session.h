@@ -10,6 +10,7 @@
 
 #include "daemon/journal.h"
 #include "daemon/levels.h"
+#include "daemon/log.h"
 #include "daemon/pool.h"
 #include "protocol/reply.h"
 #include "protocol/request.h"
@@ -89,6 +90,7 @@ typedef struct txs_session {
     uv_timer_t *timer;      /* allocated on first use, armed for the nearest deadline */
     uint64_t timer_due;     /* when it is armed for; 0 = stopped */
     uint64_t step_started;  /* the running step was sent (query_timeout counts from here) */
+    uint64_t sent_ns;       /* the same, uv_hrtime(): the query-time histogram */
     uint64_t cancel_at;     /* a cancel was sent (the hard stop counts from here) */
     uint64_t tx_started;    /* the transaction was opened (transaction_timeout) */
     uint64_t idle_since;    /* the session last had nothing to do */
@@ -105,5 +107,16 @@ void txs_session_enqueue(txs_session_t *s, txs_queued_t *q);
 /* The client is gone: drop queued requests, cancel what runs (never a commit),
  * roll back, give the backend back, then free the session. */
 void txs_session_wind_down(txs_session_t *s);
+/* session_timeout.c: a reload changed the timeouts: the timer is re-armed for the
+ * nearest deadline under the new ones (counted from the same moments as before). */
+void txs_session_timer_reload(txs_session_t *s);
+/* The daemon is shutting down: every request still waiting, queued or running, hears
+ * 57P01, then the session winds down as for a close. A commit under way is left to finish
+ * and answered as usual; the client winds the session down after it (client.c). */
+void txs_session_shut_down(txs_session_t *s);
+
+/* Who a log line about s is about: its client's id and peer, its ctx, its db once
+ * bound, its backend while linked. */
+txs_log_who_t txs_session_who(const txs_session_t *s);
 
 #endif

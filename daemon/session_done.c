@@ -21,8 +21,7 @@ static void step_error(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t st, t
                                            "connection closed"};
     } else {
         *e = (txs_error_info_t){.message = "backend connection unusable"};
-        txs_log_warn("client %llu ctx %s: backend refused a statement",
-                     (unsigned long long)s->client->id, s->ctx);
+        txs_log_for(TXS_LOG_WARN, txs_session_who(s), "backend refused a statement");
     }
     if (st == TXS_DRV_DB_ERROR && s->timing_out == TXS_TIMEOUT_QUERY && e->code &&
         (strcmp(e->code, "57014") == 0 || strcmp(e->code, "70100") == 0)) {
@@ -146,8 +145,7 @@ static void commit_step_done(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
                            : batch                          ? "during the batch's commit"
                            : s->step == TXS_STEP_DDL_COMMIT ? "during the commit before DDL"
                                                             : "while the autocommit statement ran";
-        txs_log_warn("client %llu ctx %s: backend lost %s: outcome unknown",
-                     (unsigned long long)s->client->id, s->ctx, when);
+        txs_log_for(TXS_LOG_WARN, txs_session_who(s), "backend lost %s: outcome unknown", when);
         txs_session_reply_proxy(s, TXS_SQLSTATE_COMMIT_UNKNOWN,
                                 "backend connection lost %s: the outcome is unknown (%s)", when,
                                 e.message ? e.message : "connection closed");
@@ -187,8 +185,8 @@ static bool tx_ended_unseen(txs_session_t *s, txs_dconn_t *dc)
 {
     if (txs_session_driver(s)->tx_status(dc) != TXS_DRV_TX_IDLE)
         return false;
-    txs_log_warn("client %llu ctx %s: a statement ended the transaction on the server",
-                 (unsigned long long)s->client->id, s->ctx);
+    txs_log_for(TXS_LOG_WARN, txs_session_who(s),
+                "a statement ended the transaction on the server");
     txs_session_tx_gone(s, TXS_OUTCOME_UNKNOWN);
     s->tx = TXS_TX_FAILED;
     txs_session_release_backend(s);
@@ -266,11 +264,10 @@ void txs_session_done_commit(txs_session_t *s, txs_dconn_t *dc, txs_drv_status_t
 {
     commit_step_done(s, dc, st, NULL);
     if (s->winding_down)
-        txs_log_info("client %llu ctx %s: commit finished after the client left: %s",
-                     (unsigned long long)s->client->id, s->ctx,
-                     st == TXS_DRV_OK     ? "committed"
-                     : st == TXS_DRV_LOST ? "unknown"
-                                          : "rolled back");
+        txs_log_for(TXS_LOG_INFO, txs_session_who(s), "commit finished after the client left: %s",
+                    st == TXS_DRV_OK     ? "committed"
+                    : st == TXS_DRV_LOST ? "unknown"
+                                         : "rolled back");
 }
 
 /* The whole transaction is rolled back (by rollback at the outermost or a joined level,

@@ -51,6 +51,10 @@ void txs_session_reply_error(txs_session_t *s, const txs_error_info_t *e);
 void txs_session_reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* 57P01 for request r of the session, queued or current: the daemon is shutting down. The
+ * tx reported is idle: what was open is being rolled back. */
+void txs_session_reply_shutdown(txs_session_t *s, const txs_request_t *r);
+
 /* 25P03: transaction_timeout or idle_in_transaction_timeout rolled the transaction back. */
 void txs_session_reply_timeout(txs_session_t *s, txs_timeout_kind_t k);
 

@@ -4,6 +4,7 @@
 
 #include "conf/config.h"
 #include "daemon/client.h"
+#include "daemon/server.h"
 #include "daemon/session_int.h"
 #include "protocol/sqlstate.h"
 
@@ -24,6 +25,7 @@ void txs_session_reply_error(txs_session_t *s, const txs_error_info_t *e)
     txs_reply_open(out, txs_session_cur(s)->id, txs_session_cur(s)->id_len, false);
     txs_reply_put_error(out, e);
     txs_reply_close(out, true, s->tx, s->levels.depth);
+    txs_metrics_count_error(&s->client->server->metrics, e->code);
 }
 
 void txs_session_reply_proxy(txs_session_t *s, const char *code, const char *fmt, ...)
@@ -35,6 +37,14 @@ void txs_session_reply_proxy(txs_session_t *s, const char *code, const char *fmt
     va_end(ap);
     txs_error_info_t e = {.code = code, .message = msg};
     txs_session_reply_error(s, &e);
+}
+
+void txs_session_reply_shutdown(txs_session_t *s, const txs_request_t *r)
+{
+    txs_reply_proxy_error(txs_client_out(s->client), r->id, r->id_len, TXS_SQLSTATE_SHUTDOWN,
+                          "the daemon is shutting down: open transactions are rolled back", true,
+                          TXS_TX_IDLE, 0);
+    txs_metrics_count_error(&s->client->server->metrics, TXS_SQLSTATE_SHUTDOWN);
 }
 
 void txs_session_reply_timeout(txs_session_t *s, txs_timeout_kind_t k)

@@ -125,12 +125,14 @@ void txs_session_timer_update(txs_session_t *s)
     arm(s, at);
 }
 
-static void log_timeout(const txs_session_t *s, const char *what, uint64_t ms, const char *action)
+static void log_timeout(const txs_session_t *s, txs_log_level_t level, const char *what,
+                        uint64_t ms, const char *action)
 {
+    if (level > txs_log_max_level)
+        return;
     char dur[32];
     txs_conf_format_duration(ms, dur, sizeof dur);
-    txs_log_warn("client %llu ctx %s db %s: %s (%s) passed: %s", (unsigned long long)s->client->id,
-                 s->ctx, txs_pool_name(s->pool), what, dur, action);
+    txs_log_for(level, txs_session_who(s), "%s (%s) passed: %s", what, dur, action);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -148,19 +150,21 @@ static void on_timer(uv_timer_t *t)
     case DUE_NONE:
         break;
     case DUE_STOP:
-        txs_log_warn("client %llu ctx %s: the statement did not stop within %d ms of its "
-                     "cancel: closing its backend connection",
-                     (unsigned long long)s->client->id, s->ctx, CANCEL_GRACE_MS);
+        txs_log_for(TXS_LOG_WARN, txs_session_who(s),
+                    "the statement did not stop within %d ms of its cancel: closing its backend "
+                    "connection",
+                    CANCEL_GRACE_MS);
         txs_session_abandon(s); /* may free s */
         return;
     case DUE_QUERY:
-        log_timeout(s, "query_timeout", d->query_timeout_ms, "cancelling the statement");
+        log_timeout(s, TXS_LOG_WARN, "query_timeout", d->query_timeout_ms,
+                    "cancelling the statement");
         txs_pool_count_timeout(s->pool, TXS_TIMEOUT_QUERY);
         s->timing_out = TXS_TIMEOUT_QUERY;
         txs_session_cancel(s);
         break;
     case DUE_TX:
-        log_timeout(s, "transaction_timeout", d->transaction_timeout_ms,
+        log_timeout(s, TXS_LOG_WARN, "transaction_timeout", d->transaction_timeout_ms,
                     "rolling the transaction back");
         txs_pool_count_timeout(s->pool, TXS_TIMEOUT_TRANSACTION);
         if (s->state == TXS_SESSION_RUNNING) {
@@ -175,18 +179,26 @@ static void on_timer(uv_timer_t *t)
         txs_session_timeout_rollback(s, TXS_TIMEOUT_TRANSACTION);
         break;
     case DUE_IDLE_TX:
-        log_timeout(s, "idle_in_transaction_timeout", d->idle_in_transaction_timeout_ms,
-                    "rolling the transaction back");
+        log_timeout(s, TXS_LOG_WARN, "idle_in_transaction_timeout",
+                    d->idle_in_transaction_timeout_ms, "rolling the transaction back");
         txs_pool_count_timeout(s->pool, TXS_TIMEOUT_IDLE_IN_TRANSACTION);
         txs_session_timeout_rollback(s, TXS_TIMEOUT_IDLE_IN_TRANSACTION);
         break;
     case DUE_SESSION_IDLE:
-        txs_log_debug("client %llu ctx %s: idle for session_idle_timeout: forgotten",
-                      (unsigned long long)s->client->id, s->ctx);
+        /* At debug: forgetting idle sessions is routine, and there may be many. */
+        log_timeout(s, TXS_LOG_DEBUG, "session_idle_timeout", d->session_idle_timeout_ms,
+                    "session ended");
         txs_pool_count_timeout(s->pool, TXS_TIMEOUT_SESSION_IDLE);
         txs_session_forget(s);
         return;
     }
+    txs_session_timer_update(s);
+}
+
+void txs_session_timer_reload(txs_session_t *s)
+{
+    /* Sooner than the timer: re-armed now. Later: the timer fires early, finds nothing
+     * due and re-arms, as when a request moves the idle deadline. */
     txs_session_timer_update(s);
 }
 

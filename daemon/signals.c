@@ -1,5 +1,5 @@
-/* signals.c - SIGTERM and SIGINT: roll back every open transaction and exit; SIGUSR1:
- * log the stats. */
+/* signals.c - SIGTERM drains (drain.c), SIGINT rolls back everything and exits at once,
+ * SIGHUP reloads the config (reload.c), SIGUSR1 logs the stats. */
 #include "daemon/server.h"
 
 #include <signal.h>
@@ -7,18 +7,27 @@
 static void on_signal(uv_signal_t *h, int signum)
 {
     txs_server_t *s = h->data;
-    if (signum == SIGUSR1) {
+    switch (signum) {
+    case SIGUSR1:
         txs_server_log_stats(s);
         return;
+    case SIGHUP:
+        txs_server_reload(s);
+        return;
+    case SIGTERM:
+        txs_server_drain(s);
+        return;
+    default:
+        txs_server_shutdown(s, "SIGINT");
+        return;
     }
-    txs_server_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 void txs_signals_start(txs_server_t *s)
 {
-    uv_signal_t *const handles[] = {&s->sigint, &s->sigterm, &s->sigusr1};
-    const int signums[] = {SIGINT, SIGTERM, SIGUSR1};
-    for (int i = 0; i < 3; i++) {
+    uv_signal_t *const handles[] = {&s->sigint, &s->sigterm, &s->sigusr1, &s->sighup};
+    const int signums[] = {SIGINT, SIGTERM, SIGUSR1, SIGHUP};
+    for (int i = 0; i < 4; i++) {
         uv_signal_init(s->loop, handles[i]);
         handles[i]->data = s;
         uv_signal_start(handles[i], on_signal, signums[i]);
@@ -31,4 +40,5 @@ void txs_signals_stop(txs_server_t *s)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigusr1, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
 }

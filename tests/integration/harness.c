@@ -207,8 +207,13 @@ void th_daemon_start(th_daemon_t *d, const char *const *env)
     snprintf(d->addr, sizeof d->addr, "127.0.0.1:%d", d->port);
     snprintf(d->log_path, sizeof d->log_path, "%s/txscoped-%d.log",
              getenv("TXS_TEST_LOGDIR") ? getenv("TXS_TEST_LOGDIR") : "/tmp", d->port);
-    char listen[96], dsn[320], driver[64] = "";
+    /* Its own admin port too: daemons of one test run side by side. */
+    do
+        d->admin_port = free_port();
+    while (d->admin_port == d->port);
+    char listen[96], admin[96], dsn[320], driver[64] = "";
     snprintf(listen, sizeof listen, "TXSCOPE_LISTEN=%s", d->addr);
+    snprintf(admin, sizeof admin, "TXSCOPE_ADMIN_LISTEN=127.0.0.1:%d", d->admin_port);
     if (th_backend == TH_MYSQL) {
         create_mysql_db(d->port);
         snprintf(driver, sizeof driver, "TXSCOPE_DB_MAIN_DRIVER=mysql");
@@ -228,15 +233,19 @@ void th_daemon_start(th_daemon_t *d, const char *const *env)
             _exit(1);
         FILE *log = freopen(d->log_path, "w", stderr);
         (void)log;
+        unsetenv("TXSCOPE_CONFIG"); /* a test's own env may name a file */
         putenv(listen);
+        putenv(admin);
         if (driver[0])
             putenv(driver);
         putenv(dsn);
         if (!getenv("TXSCOPE_LOG_LEVEL"))
             putenv((char *)"TXSCOPE_LOG_LEVEL=debug");
+        /* th_daemon_stop's SIGTERM ends at once, even with clients still connected; a
+         * test of the drain sets its own. */
+        putenv((char *)"TXSCOPE_DRAIN_TIMEOUT=0");
         for (int i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
-        unsetenv("TXSCOPE_CONFIG");
         execl(bin, "txscoped", (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
         _exit(127);

@@ -39,6 +39,7 @@ typedef struct th_daemon {
     pid_t pid;
     int port;
     char addr[64];
+    int admin_port; /* admin_listen: 127.0.0.1:admin_port */
     char log_path[256];
 } th_daemon_t;
 

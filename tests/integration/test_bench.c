@@ -416,6 +416,9 @@ START_TEST(recv_line_gives_stashed_then_socket_lines)
     ck_assert_int_eq(txscope_recv_line(c, 0, &line, &len), TXSCOPE_ETIMEDOUT);
 
     ck_assert_int_eq(th_daemon_stop(&d), 0);
+    /* The shutdown's last line (57P01, id null), then the end of the connection. */
+    ck_assert_int_eq(txscope_recv_line(c, T_TIMEOUT, &line, &len), 0);
+    ck_assert_ptr_nonnull(strstr(line, "\"id\":null,\"ok\":false,\"error\":{\"code\":\"57P01\""));
     ck_assert_int_eq(txscope_recv_line(c, T_TIMEOUT, &line, &len), TXSCOPE_EEOF);
     ck_assert_int_eq(txscope_recv_line(c, 0, &line, &len), TXSCOPE_EEOF);
     txscope_close(c);

@@ -21,18 +21,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== make install into a staging directory"
-make -s install DESTDIR="$tmp/stage" PREFIX=/usr >/dev/null
-for f in usr/bin/txscoped usr/bin/txscope etc/txscope/txscope.ini usr/share/doc/txscope/README.md; do
-    [ -e "$tmp/stage/$f" ] || { echo "make install did not install /$f" >&2; exit 1; }
-done
-"$tmp/stage/usr/bin/txscoped" -V | grep -q '^txscoped 0.1.0$'
-"$tmp/stage/usr/bin/txscope" --version | grep -q '0.1.0'
-echo "   installed: $(cd "$tmp/stage" && find . -type f | sort | tr '\n' ' ')"
-
 echo "== starting a throwaway PostgreSQL"
 eval "$(tests/scripts/pg.sh start "$tmp/pg")"
 echo "   on $PGHOST:$PGPORT"
+
+echo "== the container image, without Docker (Dockerfile, deploy/*.yaml, make install)"
+tests/scripts/image_test.sh
 
 echo "== starting a throwaway MariaDB"
 eval "$(tests/scripts/mysql.sh start "$tmp/mysql")"

@@ -34,6 +34,7 @@ echo "PostgreSQL on $PGHOST:$PGPORT, table orders created"
 say "starting txscoped (configured from the environment alone)"
 port=$(free_port)
 export TXSCOPE_LISTEN=127.0.0.1:$port
+export TXSCOPE_ADMIN_LISTEN=127.0.0.1:$(free_port)
 export TXSCOPE_DB_MAIN_DSN="postgresql://postgres@$PGHOST:$PGPORT/postgres"
 export TXSCOPE_DB_MAIN_POOL_SIZE=4
 echo "TXSCOPE_LISTEN=$TXSCOPE_LISTEN TXSCOPE_DB_MAIN_DSN=$TXSCOPE_DB_MAIN_DSN TXSCOPE_DB_MAIN_POOL_SIZE=4"

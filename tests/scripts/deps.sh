@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libpq-dev libcjson-dev libinih-dev uthash-dev \
 libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps \
-bsdutils default-libmysqlclient-dev mariadb-server mariadb-client $*"
+bsdutils default-libmysqlclient-dev mariadb-server mariadb-client libhttp-parser-dev python3-yaml \
+prometheus curl $*"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -746,7 +746,7 @@ START_TEST(key_table_marks_restart_only_keys)
     for (size_t i = 0; txs_conf_key_info(i); i++) {
         const txs_conf_key_info_t *k = txs_conf_key_info(i);
         bool restart = strcmp(k->name, "listen") == 0 || strcmp(k->name, "unix_socket") == 0 ||
-                       strcmp(k->name, "driver") == 0;
+                       strcmp(k->name, "admin_listen") == 0 || strcmp(k->name, "driver") == 0;
         ck_assert_msg(k->reloadable == !restart, "%s", k->name);
         ck_assert_ptr_nonnull(k->doc);
         ck_assert_ptr_nonnull(k->section);

@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include "clients/c/cli/cli.h"
+#include "clients/c/cli/stats.h"
 
 #define DEFAULT_TIMEOUT_S 5
 
 typedef struct options {
     const char *address;
+    const char *admin; /* stats: the admin listener */
+    bool stats;
     const char *token;
     const char *db;
     const char *ctx;
@@ -29,18 +32,23 @@ static void usage(FILE *out)
           "  txscope [OPTIONS] [-c CTX] [-i]                  read statements (interactive at a "
           "terminal)\n"
           "  txscope ping [-a ADDRESS] [-t TOKEN]             check that the daemon answers\n"
+          "  txscope stats [-A HOST:PORT] [--json]            the daemon's numbers (admin "
+          "listener)\n"
           "\n"
           "Options:\n"
           "  -a, --address ADDRESS   host:port, [v6addr]:port or /unix/socket/path\n"
           "                          (default $TXSCOPE_ADDRESS, else " TXSCOPE_DEFAULT_ADDRESS ")\n"
+          "  -A, --admin HOST:PORT   stats: the admin listener (default $TXSCOPE_ADMIN, else\n"
+          "                          " TXS_CLI_DEFAULT_ADMIN ")\n"
           "  -t, --token TOKEN       authenticate with hello (default $TXSCOPE_TOKEN)\n"
           "  -d, --db DB             the database for new sessions (default: the daemon's "
           "first)\n"
           "  -c, --ctx CTX           the context (default cli-PID-TIME)\n"
           "  -e, --execute SQL       run SQL; repeatable; all are committed when all succeed\n"
           "  -i, --interactive       read statements from stdin with line editing\n"
-          "      --json              print replies as the JSON lines received\n"
-          "      --timeout SECONDS   connect timeout, and ping's reply timeout (default 5)\n"
+          "      --json              print replies as the JSON lines received (stats: its JSON)\n"
+          "      --timeout SECONDS   connect timeout, and ping's and stats' reply timeout "
+          "(default 5)\n"
           "  -h, --help              this help\n"
           "  -V, --version           the version\n"
           "\n"
@@ -74,6 +82,7 @@ static int parse_options(int argc, char **argv, options_t *o, bool *ping)
     enum { OPT_JSON = 256, OPT_TIMEOUT };
     static const struct option longopts[] = {
         {"address", required_argument, NULL, 'a'},
+        {"admin", required_argument, NULL, 'A'},
         {"token", required_argument, NULL, 't'},
         {"db", required_argument, NULL, 'd'},
         {"ctx", required_argument, NULL, 'c'},
@@ -86,6 +95,7 @@ static int parse_options(int argc, char **argv, options_t *o, bool *ping)
         {NULL, 0, NULL, 0},
     };
     o->address = getenv("TXSCOPE_ADDRESS");
+    o->admin = getenv("TXSCOPE_ADMIN");
     o->token = getenv("TXSCOPE_TOKEN");
     if (o->token != NULL && *o->token == '\0')
         o->token = NULL;
@@ -93,10 +103,13 @@ static int parse_options(int argc, char **argv, options_t *o, bool *ping)
     o->exec = calloc((size_t)argc, sizeof *o->exec);
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":a:t:d:c:e:ihV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":a:A:t:d:c:e:ihV", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             o->address = optarg;
+            break;
+        case 'A':
+            o->admin = optarg;
             break;
         case 't':
             o->token = optarg;
@@ -139,10 +152,15 @@ static int parse_options(int argc, char **argv, options_t *o, bool *ping)
     *ping = optind < argc && strcmp(argv[optind], "ping") == 0;
     if (*ping)
         optind++;
+    o->stats = !*ping && optind < argc && strcmp(argv[optind], "stats") == 0;
+    if (o->stats)
+        optind++;
     if (optind < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind]);
     if (*ping && (o->nexec > 0 || o->ctx != NULL || o->db != NULL || o->interactive))
         return usage_error("%s", "ping takes only -a, -t and --timeout");
+    if (o->stats && (o->nexec > 0 || o->ctx != NULL || o->db != NULL || o->interactive))
+        return usage_error("%s", "stats takes only -A, --json and --timeout");
     if (o->nexec > 0 && o->interactive)
         return usage_error("%s", "-e and -i do not go together");
     if (o->ctx != NULL && !valid_ctx(o->ctx))
@@ -207,9 +225,9 @@ int main(int argc, char **argv)
     options_t o = {0};
     bool ping = false;
     int rc = parse_options(argc, argv, &o, &ping);
-    if (rc >= 0 || ping) {
+    if (rc >= 0 || ping || o.stats) {
         if (rc < 0)
-            rc = do_ping(&o);
+            rc = ping ? do_ping(&o) : txs_cli_stats(o.admin, o.json, o.timeout_ms);
         free(o.exec);
         return rc;
     }

@@ -232,6 +232,25 @@ START_TEST(test_lines_that_are_not_objects)
 }
 END_TEST
 
+START_TEST(test_split_address)
+{
+    char host[64], port[8];
+    ck_assert(txscope_split_address("10.0.0.5:7433", "7432", host, sizeof host, port, sizeof port));
+    ck_assert_str_eq(host, "10.0.0.5");
+    ck_assert_str_eq(port, "7433");
+    ck_assert(txscope_split_address("[::1]", "7433", host, sizeof host, port, sizeof port));
+    ck_assert_str_eq(host, "::1");
+    ck_assert_str_eq(port, "7433"); /* the caller's default */
+    ck_assert(txscope_split_address("db.local", "7432", host, sizeof host, port, sizeof port));
+    ck_assert_str_eq(host, "db.local");
+    ck_assert_str_eq(port, "7432");
+    ck_assert(!txscope_split_address("h:0", "7432", host, sizeof host, port, sizeof port));
+    ck_assert(!txscope_split_address("h:70000", "7432", host, sizeof host, port, sizeof port));
+    ck_assert(!txscope_split_address("[::1", "7432", host, sizeof host, port, sizeof port));
+    ck_assert(!txscope_split_address(":7432", "7432", host, sizeof host, port, sizeof port));
+}
+END_TEST
+
 START_TEST(test_eof)
 {
     int srv;
@@ -512,6 +531,7 @@ Suite *suite_libtxscope(void)
     tcase_add_test(tc, test_wait_stashes_other_replies);
     tcase_add_test(tc, test_lines_that_are_not_objects);
     tcase_add_test(tc, test_eof);
+    tcase_add_test(tc, test_split_address);
     tcase_add_test(tc, test_exact_numbers);
     tcase_add_test(tc, test_calls_against_a_fake_daemon);
     tcase_add_test(tc, test_deep_pipeline_does_not_deadlock);

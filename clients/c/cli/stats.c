@@ -30,45 +30,12 @@ static int left_ms(long long deadline)
     return left < 0 ? 0 : (int)left;
 }
 
-/* "host:port", "[v6]:port", "host" (port 7433) into host and port. */
-static bool split_admin(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *h = addr, *p = NULL;
-    size_t hlen;
-    if (addr[0] == '[') {
-        const char *rb = strchr(addr, ']');
-        if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
-            return false;
-        h = addr + 1;
-        hlen = (size_t)(rb - h);
-        if (rb[1] == ':')
-            p = rb + 2;
-    } else {
-        const char *colon = strchr(addr, ':');
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-            hlen = (size_t)(colon - addr);
-            p = colon + 1;
-        } else {
-            hlen = strlen(addr);
-        }
-    }
-    if (p == NULL)
-        p = strrchr(TXS_CLI_DEFAULT_ADMIN, ':') + 1;
-    char *end;
-    long num = strtol(p, &end, 10);
-    if (hlen == 0 || hlen >= hostlen || *p == '\0' || *end != '\0' || num < 1 || num > 65535)
-        return false;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    snprintf(port, portlen, "%ld", num);
-    return true;
-}
-
 /* A connected socket, or -1 with the reason in err. */
 static int connect_admin(const char *addr, long long deadline, char *err, size_t errlen)
 {
     char host[256], port[16];
-    if (!split_admin(addr, host, sizeof host, port, sizeof port)) {
+    if (!txscope_split_address(addr, strrchr(TXS_CLI_DEFAULT_ADMIN, ':') + 1, host, sizeof host,
+                               port, sizeof port)) {
         snprintf(err, errlen, "bad admin address \"%s\" (want host:port or [v6addr]:port)", addr);
         return -1;
     }

@@ -92,10 +92,8 @@ static int remaining_ms(int64_t deadline)
 
 /* ---- connecting ---- */
 
-/* Splits address into host and port ("7432" when it has none). Returns false when it
- * cannot be parsed. */
-static bool split_address(const char *address, char *host, size_t hostlen, char *port,
-                          size_t portlen)
+bool txscope_split_address(const char *address, const char *default_port, char *host,
+                           size_t hostlen, char *port, size_t portlen)
 {
     const char *h = address, *p = NULL;
     size_t hlen;
@@ -117,7 +115,7 @@ static bool split_address(const char *address, char *host, size_t hostlen, char 
         }
     }
     if (p == NULL)
-        p = "7432";
+        p = default_port;
     if (hlen == 0 || hlen >= hostlen || strlen(p) >= portlen || *p == '\0')
         return false;
     char *end;
@@ -202,7 +200,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
 static int connect_tcp(const char *address, int timeout_ms, char *err, size_t errlen)
 {
     char host[256], port[16];
-    if (!split_address(address, host, sizeof host, port, sizeof port)) {
+    if (!txscope_split_address(address, "7432", host, sizeof host, port, sizeof port)) {
         set_err(err, errlen, "bad address \"%s\" (want host:port, [v6addr]:port or /path)",
                 address);
         return -1;

@@ -46,6 +46,11 @@ typedef struct txscope_conn txscope_conn_t;
  * TCP_NODELAY. On failure returns NULL and writes why into err (if err is not NULL). */
 txscope_conn_t *txscope_connect(const char *address, int timeout_ms, char *err, size_t errlen);
 
+/* Splits "host:port", "[v6addr]:port" or "host" (then default_port) into host and port;
+ * false when it cannot be parsed (or does not fit). */
+bool txscope_split_address(const char *address, const char *default_port, char *host,
+                           size_t hostlen, char *port, size_t portlen);
+
 /* Closes the socket and frees the connection, with any stashed replies. NULL is a no-op. */
 void txscope_close(txscope_conn_t *c);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/config.h"
 #include "daemon/fdlimit.h"
@@ -49,7 +50,15 @@ int main(int argc, char **argv)
     char err[1024];
     txs_conf_t *conf = NULL;
     if (txs_conf_load(path, environ, &conf, err, sizeof err) != TXS_OK) {
-        fprintf(stderr, "txscoped: %s\n", err);
+        /* The config did not load, but a log collector reading JSON lines should still
+         * get this one as JSON when the environment asked for it. */
+        const char *format = getenv("TXSCOPE_LOG_FORMAT");
+        if (format && strcasecmp(format, "json") == 0) {
+            txs_log_set_format(TXS_LOG_JSON);
+            txs_log_error("txscoped: %s", err);
+        } else {
+            fprintf(stderr, "txscoped: %s\n", err);
+        }
         return 2;
     }
     txs_log_set_level(conf->log_level);

@@ -31,6 +31,22 @@ START_TEST(bad_environment_value_names_the_variable)
 }
 END_TEST
 
+START_TEST(bad_config_is_a_json_line_when_the_environment_asks)
+{
+    const char *env[] = {DRIVER_ENV, DSN_ENV, "TXSCOPE_MAX_PIPELINE=lots",
+                         "TXSCOPE_LOG_FORMAT=json", NULL};
+    th_run_t r;
+    th_run(&r, daemon_bin(), NULL, env, NULL);
+    ck_assert_int_eq(r.status, 2);
+    cJSON *line = cJSON_Parse(r.err);
+    ck_assert_msg(line != NULL, "not one JSON line: %s", r.err);
+    ck_assert_str_eq(cJSON_GetObjectItem(line, "level")->valuestring, "error");
+    ck_assert_msg(strstr(cJSON_GetObjectItem(line, "msg")->valuestring, "TXSCOPE_MAX_PIPELINE"),
+                  "stderr: %s", r.err);
+    cJSON_Delete(line);
+}
+END_TEST
+
 START_TEST(bad_file_names_file_line_key_and_allowed_values)
 {
     char path[] = "/tmp/txs_conf_XXXXXX";
@@ -82,6 +98,7 @@ Suite *suite_startup(void)
     /* The configuration errors too: a mysql db must not change how they are reported. */
     TH_ADD_TEST(tc, bad_environment_value_names_the_variable);
     TH_ADD_TEST(tc, bad_file_names_file_line_key_and_allowed_values);
+    tcase_add_test(tc[TH_PG], bad_config_is_a_json_line_when_the_environment_asks);
     TH_ADD_TEST(tc, busy_port_fails_start_up);
     return s;
 }

@@ -73,10 +73,18 @@ echo "'lost' orders in the table: $(psql_q "select count(*) from orders where it
 kill "$holder" 2>/dev/null || true
 wait "$client_pipeline" 2>/dev/null || true
 
+say "4. what an operator sees on the admin port ($TXSCOPE_ADMIN_LISTEN): stats, readiness, metrics"
+run "$BIN/txscope" stats -A "$TXSCOPE_ADMIN_LISTEN"
+if command -v curl >/dev/null; then
+    run curl -s "http://$TXSCOPE_ADMIN_LISTEN/readyz"
+    echo "$ curl -s http://$TXSCOPE_ADMIN_LISTEN/metrics | grep -E '^txscope_(pool_checkouts|errors)_total'"
+    curl -s "http://$TXSCOPE_ADMIN_LISTEN/metrics" | grep -E '^txscope_(pool_checkouts|errors)_total'
+fi
+
 say "the daemon's log"
 sed 's/^/  /' "$tmp/txscoped.log"
 
-say "stopping txscoped (SIGTERM rolls back whatever is open) and PostgreSQL"
+say "stopping txscoped (SIGTERM: no client is left, so the drain ends at once) and PostgreSQL"
 kill "$daemon_pid"
 wait "$daemon_pid" && echo "txscoped exited 0"
 daemon_pid=

@@ -59,16 +59,16 @@ typedef struct txs_conf {
     char *source;      /* the file read, or NULL when none */
     char *listen_host; /* listen = HOST:PORT, default 127.0.0.1:7432 */
     int listen_port;
-    char *unix_socket;                /* NULL = none */
-    char *auth_token;                 /* the token of principal "default"; NULL = none */
-    int max_clients;                  /* default 1000 */
-    int max_sessions_per_client;      /* default 1000 */
-    int max_pipeline;                 /* default 128 */
-    size_t max_request_bytes;         /* default 1 MiB */
-    size_t max_result_bytes;          /* default 64 MiB */
-    txs_log_level_t log_level;        /* default info */
-    txs_log_format_t log_format;      /* default text */
-    char *admin_host;                 /* admin_listen = HOST:PORT, default 127.0.0.1:7433 */
+    char *unix_socket;           /* NULL = none */
+    char *auth_token;            /* the token of principal "default"; NULL = none */
+    int max_clients;             /* default 1000 */
+    int max_sessions_per_client; /* default 1000 */
+    int max_pipeline;            /* default 128 */
+    size_t max_request_bytes;    /* default 1 MiB */
+    size_t max_result_bytes;     /* default 64 MiB */
+    txs_log_level_t log_level;   /* default info */
+    txs_log_format_t log_format; /* default text */
+    char *admin_host;            /* admin_listen = HOST:PORT, default 127.0.0.1:7433 */
     int admin_port;
     uint64_t drain_timeout_ms;        /* SIGTERM's drain, default 30s; 0 = at once */
     int outcome_journal_size;         /* ended transactions remembered per principal; 0 = off */

@@ -2,8 +2,8 @@
 #include "daemon/histogram.h"
 
 const uint64_t txs_histogram_bounds_us[TXS_HISTOGRAM_NBOUNDS] = {
-    100,    250,    500,     1000,    2500,    5000,    10000,   25000,
-    50000,  100000, 250000,  500000,  1000000, 2500000, 5000000, 10000000,
+    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 static const char *const le_labels[TXS_HISTOGRAM_NBOUNDS + 1] = {

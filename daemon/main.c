@@ -12,7 +12,6 @@
 #include "daemon/version.h"
 #include "protocol/errors.h"
 
-
 extern char **environ;
 
 static void usage(FILE *f)

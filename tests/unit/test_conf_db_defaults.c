@@ -380,7 +380,8 @@ static const struct bad_file {
     {"[txscope]\npool_sise = 1\n" DB_MAIN, 2,
      "[txscope] pool_sise: unknown key; expected one of: listen, unix_socket, auth_token, "
      "max_clients, max_sessions_per_client, max_pipeline, max_request_bytes, max_result_bytes, "
-     "log_level, log_format, admin_listen, drain_timeout, outcome_journal_size, outcome_journal_ttl, client_idle_timeout, "
+     "log_level, log_format, admin_listen, drain_timeout, outcome_journal_size, "
+     "outcome_journal_ttl, client_idle_timeout, "
      "client_login_timeout; or, as the default for every db, one of: driver, pool_size, "
      "pool_timeout, pool_recycle, connect_timeout, ddl_in_transaction, max_overflow, min_idle, "
      "pool_idle_timeout, pre_ping, pre_ping_after, reset_always, query_timeout, "

@@ -1,8 +1,8 @@
 #!/bin/sh
 # check.sh - run the unit tests, then the integration tests against a throwaway
 # PostgreSQL and a throwaway MariaDB on loopback (started here, stopped on exit): every
-# backend-neutral test runs once per backend. Called by `make check` after the ASan/UBSan
-# build.
+# backend-neutral test runs once per backend; then the Python client's tests against the
+# same PostgreSQL. Called by `make check` after the ASan/UBSan build.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -40,6 +40,20 @@ export TXS_BENCH="${TXS_BENCH:-build/asan/bin/txscope-bench}"
 if ! build/asan/bin/integration_tests; then
     echo "== integration tests failed; daemon logs:" >&2
     for f in "$tmp"/txscoped-*.log; do
+        [ -s "$f" ] || continue
+        echo "--- $f" >&2
+        tail -n 40 "$f" >&2
+    done
+    exit 1
+fi
+
+# The Python client's tests start their own daemons (TXS_DAEMON) in front of the
+# PostgreSQL above; its logs land in $tmp as txscoped-py-PORT.log.
+echo "== Python client tests"
+if ! PYTHONPATH=clients/python PYTHONDONTWRITEBYTECODE=1 \
+    python3 -m unittest discover -s clients/python/tests -t clients/python; then
+    echo "== Python client tests failed; daemon logs:" >&2
+    for f in "$tmp"/txscoped-py-*.log; do
         [ -s "$f" ] || continue
         echo "--- $f" >&2
         tail -n 40 "$f" >&2

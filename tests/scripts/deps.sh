@@ -5,6 +5,7 @@ set -eu
 PKGS="build-essential pkg-config libuv1-dev libpq-dev libcjson-dev libinih-dev uthash-dev \
 libedit-dev check libsubunit-dev postgresql-15 postgresql-client-15 procps \
 bsdutils default-libmysqlclient-dev mariadb-server mariadb-client libhttp-parser-dev python3-yaml \
+python3-pip python3-setuptools \
 prometheus curl $*"
 missing=""
 for p in $PKGS; do

@@ -10,6 +10,7 @@ import datetime
 import decimal
 import json
 import uuid
+import zlib
 from typing import Any, Iterator, Mapping, Sequence
 
 from . import errors
@@ -238,6 +239,28 @@ def lost_error(message: str, reply: Mapping[str, Any] | None = None) -> errors.C
         "%s: %s" % (message, err.get("message", "")), sqlstate=err.get("code"),
         detail=err.get("detail"), hint=err.get("hint"), source=err.get("source"),
         error=dict(err))
+
+
+class ClientSettings:
+    """What Client and AsyncClient share: their arguments, checked, and the choice of the
+    connection a context is pinned to."""
+
+    def __init__(self, address: str, token: str | None, connections: int,
+                 timeout: float | None, db: str | None) -> None:
+        if not isinstance(connections, int) or connections < 1:
+            raise errors.InterfaceError("connections must be a positive int")
+        self.address = address
+        self._address = parse_address(address)
+        self._token = token
+        self.timeout = timeout
+        self._connect_timeout = timeout
+        self.db = db
+        self._nconnections = connections
+
+    def _slot_of(self, ctx: str) -> int:
+        """A stable hash (not hash(), which differs per process) picks the connection: the
+        daemon keeps a session on the connection that created it."""
+        return zlib.crc32(ctx.encode("ascii")) % self._nconnections
 
 
 def hello_request(token: str | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import zlib
 from typing import Any, Generator, Sequence
 
 from . import _wire, errors
@@ -161,7 +160,7 @@ def _format_address(address: tuple[str, str | int]) -> str:
     return ("[%s]:%s" if ":" in host else "%s:%s") % (host, address[1])
 
 
-class AsyncClient:
+class AsyncClient(_wire.ClientSettings):
     """The asyncio twin of txscope.Client: same arguments, same guarantees.
 
     `client.session(ctx)` returns an AsyncSession at once (nothing is sent until its
@@ -170,21 +169,11 @@ class AsyncClient:
     def __init__(self, address: str = _wire.DEFAULT_ADDRESS, token: str | None = None,
                  connections: int = 4, timeout: float | None = 30.0,
                  db: str | None = None) -> None:
-        if not isinstance(connections, int) or connections < 1:
-            raise errors.InterfaceError("connections must be a positive int")
-        self.address = address
-        self._address = _wire.parse_address(address)
-        self._token = token
-        self.timeout = timeout
-        self._connect_timeout = timeout
-        self.db = db
+        super().__init__(address, token, connections, timeout, db)
         self._slots: list[_AsyncConnection | None] = [None] * connections
         self._slot_locks: list[asyncio.Lock] = [asyncio.Lock() for _ in range(connections)]
         self._scoped: dict[str, AsyncSession] = {}
         self._closed = False
-
-    def _slot_of(self, ctx: str) -> int:
-        return zlib.crc32(ctx.encode("ascii")) % len(self._slots)
 
     async def _connection(self, slot: int) -> _AsyncConnection:
         async with self._slot_locks[slot]:

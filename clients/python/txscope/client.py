@@ -13,7 +13,6 @@ import functools
 import socket
 import threading
 import weakref
-import zlib
 from typing import Any, Sequence
 
 from . import _wire, errors
@@ -177,7 +176,7 @@ class _Connection:
             self._reader.join(5)
 
 
-class Client:
+class Client(_wire.ClientSettings):
     """A thread-safe client of txscoped.
 
     Connections open lazily, the first time a context pinned to them is used, and each
@@ -193,14 +192,7 @@ class Client:
     def __init__(self, address: str = _wire.DEFAULT_ADDRESS, token: str | None = None,
                  connections: int = 4, timeout: float | None = 30.0,
                  db: str | None = None) -> None:
-        if not isinstance(connections, int) or connections < 1:
-            raise errors.InterfaceError("connections must be a positive int")
-        self.address = address
-        self._address = _wire.parse_address(address)
-        self._token = token
-        self.timeout = timeout
-        self._connect_timeout = timeout
-        self.db = db
+        super().__init__(address, token, connections, timeout, db)
         self._slots: list[_Connection | None] = [None] * connections
         self._slot_locks = [threading.Lock() for _ in range(connections)]
         self._scoped: dict[str, Session] = {}
@@ -211,10 +203,6 @@ class Client:
         weakref.finalize(self, _drop_connections, self._slots)
 
     # -- connections --
-
-    def _slot_of(self, ctx: str) -> int:
-        """A stable hash (not hash(), which differs per process) picks the connection."""
-        return zlib.crc32(ctx.encode("ascii")) % len(self._slots)
 
     def _connection(self, slot: int) -> _Connection:
         with self._slot_locks[slot]:

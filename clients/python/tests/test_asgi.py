@@ -203,7 +203,7 @@ class ASGITestCase(unittest.TestCase):
             self.assertEqual(ctx, results[n].body.decode(), "row of request %d" % n)
             ctx_of.setdefault(n, set()).add(ctx)
             if n % 2 == 0:
-                self.assertEqual(ctx, "req-%03d" % n)
+                self.assertEqual(ctx, "req:req-%03d" % n)
             else:
                 self.assertTrue(is_uuid4(ctx), ctx)
         self.assertTrue(all(len(c) == 1 for c in ctx_of.values()))
@@ -336,12 +336,12 @@ class ASGITestCase(unittest.TestCase):
                     shim.request("/6", [(b"x-request-id", b"sync-6")]),
                     shim.request("/7", [(b"x-request-id", b"sync-7")]),
                     return_exceptions=True)
-                self.assertEqual(done.body, b"sync-6")
+                self.assertEqual(done.body, b"req:sync-6")
                 self.assertIsInstance(failed, Boom)
                 self.assert_nothing_left_open()
 
             asyncio.run(main())
-        self.assertEqual(self.rows(), [(6, 0, "sync-6")])
+        self.assertEqual(self.rows(), [(6, 0, "req:sync-6")])
 
     # ---- the context ---------------------------------------------------------------------
 
@@ -358,10 +358,10 @@ class ASGITestCase(unittest.TestCase):
                     headers.append((name, value))
                 return (await shim.request("/", headers)).body.decode()
 
-            for valid in (b"abc-123", b"a" * 128, b"with space ~!", b"x"):
-                self.assertEqual(await ctx_for(valid), valid.decode())
+            for valid in (b"abc-123", b"a" * 124, b"with space ~!", b"x"):
+                self.assertEqual(await ctx_for(valid), "req:" + valid.decode())
             generated = set()
-            for invalid in (None, b"", b"a" * 129, b"caf\xc3\xa9", b"tab\there", b"nul\x00",
+            for invalid in (None, b"", b"a" * 125, b"caf\xc3\xa9", b"tab\there", b"nul\x00",
                             b"del\x7f"):
                 ctx = await ctx_for(invalid)
                 self.assertTrue(is_uuid4(ctx), (invalid, ctx))
@@ -371,7 +371,10 @@ class ASGITestCase(unittest.TestCase):
 
             custom = Shim(ASGIMiddleware(app, client, header="X-Correlation-ID"))
             response = await custom.request("/", [(b"x-correlation-id", b"corr-1")])
-            self.assertEqual(response.body, b"corr-1")
+            self.assertEqual(response.body, b"req:corr-1")
+            raw = Shim(ASGIMiddleware(app, client, prefix=""))
+            response = await raw.request("/", [(b"x-request-id", b"a" * 128)])
+            self.assertEqual(response.body, b"a" * 128)
             self.assertIsNone(current_context.get())
 
         self.run_with_client(body)
@@ -396,15 +399,15 @@ class ASGITestCase(unittest.TestCase):
             same = [(b"x-request-id", b"dup-id")]
             first, second = await asyncio.gather(shim.request("/1", same),
                                                  shim.request("/2", same))
-            self.assertEqual(first.body, b"dup-id")
+            self.assertEqual(first.body, b"req:dup-id")
             self.assertTrue(is_uuid4(second.body.decode()))
             self.assert_nothing_left_open()
             both_in = asyncio.Barrier(1)
             again = await shim.request("/3", same)  # the id is free again
-            self.assertEqual(again.body, b"dup-id")
+            self.assertEqual(again.body, b"req:dup-id")
 
         self.run_with_client(body)
-        self.assertEqual(self.rows(), [(1, 0, "dup-id")])
+        self.assertEqual(self.rows(), [(1, 0, "req:dup-id")])
 
     def test_websocket_scopes_get_a_context_and_lifespan_passes_through(self) -> None:
         seen: dict[str, Any] = {}
@@ -422,7 +425,7 @@ class ASGITestCase(unittest.TestCase):
             self.assert_nothing_left_open()
 
         self.run_with_client(body)
-        self.assertEqual(seen, {"lifespan": None, "websocket": "ws-1"})
+        self.assertEqual(seen, {"lifespan": None, "websocket": "req:ws-1"})
         self.assertEqual(self.rows(), [])
 
 

@@ -462,6 +462,29 @@ class ConnectionLossTest(DaemonTestCase):
         self.assertEqual(c.session().execute("select 43").scalar(), 43)
         s.close()
 
+    def test_a_commit_that_runs_out_of_time_is_an_unknown_outcome(self):
+        # The COMMIT sleeps 1 s (a deferred trigger); the client gives up after 0.3 s. It
+        # may still commit, so it is never reported as a plain failure: resolve() waits
+        # for the commit under way and tells.
+        slow_commit_table("t_py_commit_timeout", 1)
+        c = self.client(timeout=0.3)
+        s = c.session()
+        s.execute("insert into t_py_commit_timeout values (1)")
+        with self.assertRaises(txscope.CommitTimeoutError) as cm:
+            s.commit()
+        self.assertIsInstance(cm.exception, txscope.CommitOutcomeUnknown)
+        self.assertIsInstance(cm.exception, txscope.RequestTimeoutError)
+        c.timeout = 5
+        self.assertEqual(cm.exception.resolve(), "committed")
+        self.assertEqual(side_ids("t_py_commit_timeout"), [1])
+        # A statement that does not commit stays a plain RequestTimeoutError.
+        c.timeout = 0.2
+        with self.assertRaises(errors.RequestTimeoutError) as cm2:
+            s.execute("select pg_sleep(0.6)")
+        self.assertNotIsInstance(cm2.exception, txscope.CommitOutcomeUnknown)
+        c.timeout = 5
+        s.close()
+
     def test_cannot_connect(self):
         port = daemon.free_port()
         with self.assertRaises(txscope.OperationalError) as cm:

@@ -109,6 +109,36 @@ class SessionScopeTest(ScopeTestCase):
         self.assert_nothing_left_open()
 
 
+    def test_an_inner_scope_that_commits_itself_does_not_commit_the_outer(self):
+        # An inner block that calls commit() (a SQLAlchemy habit) closes its own level;
+        # the outer scope's failure must still roll everything back.
+        with self.assertRaisesRegex(ValueError, "^outer failed$"):
+            with session_scope():
+                self.insert(1, "outer-before")
+                with session_scope() as inner:
+                    self.insert(2, "inner")
+                    inner.commit()
+                self.assertEqual(side_ids(self.t), [])  # nothing committed yet
+                raise ValueError("outer failed")
+        self.assertEqual(side_ids(self.t), [])
+        self.assert_nothing_left_open()
+
+    def test_an_autobegun_transaction_is_committed_by_the_scope(self):
+        # A statement before the scope (an auth check's SELECT) autobegins; the scope
+        # owns that transaction and commits its work, as SQLAlchemy's session_scope does.
+        token = current_context.set("req-auth")
+        try:
+            scoped().execute("select current_user")
+            self.assertEqual(scoped().tx_state, "open")
+            with session_scope() as s:
+                self.insert(1, "after-auth")
+            self.assertEqual(s.tx_state, "idle")
+        finally:
+            current_context.reset(token)
+        self.assertEqual(side_ids(self.t), [1])
+        self.assert_nothing_left_open()
+
+
 class TransactionalTest(ScopeTestCase):
     def define(self):
         seen = {}
@@ -126,6 +156,23 @@ class TransactionalTest(ScopeTestCase):
             seen["after inner"] = side_ids(self.t)
             seen["depth"] = scoped().tx_depth
         return inner, outer, seen
+
+    def test_an_inner_commit_call_does_not_commit_the_outer_work(self):
+        @transactional
+        def inner():
+            self.insert(2, "inner")
+            scoped().commit()  # closes inner's own level only
+
+        @transactional
+        def outer():
+            self.insert(1, "outer")
+            inner()
+            raise ValueError("outer failed")
+
+        with self.assertRaisesRegex(ValueError, "^outer failed$"):
+            outer()
+        self.assertEqual(side_ids(self.t), [])
+        self.assert_nothing_left_open()
 
     def test_nested_functions_commit_once_at_the_outermost_level(self):
         inner, outer, seen = self.define()

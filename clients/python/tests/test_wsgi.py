@@ -169,7 +169,7 @@ class WSGITestCase(unittest.TestCase):
         self.assertEqual([(n, p) for n, p, _ in rows], [(n, p) for n in committed for p in (0, 1)])
         for n, _, ctx in rows:
             self.assertEqual(ctx, results[n][1].decode())
-            self.assertTrue(ctx == "req-%02d" % n if n % 2 == 0 else is_uuid4(ctx), (n, ctx))
+            self.assertTrue(ctx == "req:req-%02d" % n if n % 2 == 0 else is_uuid4(ctx), (n, ctx))
         self.assertEqual(len({ctx for _, _, ctx in rows}), len(committed))
 
     # ---- the response iterable ----------------------------------------------------------
@@ -197,11 +197,11 @@ class WSGITestCase(unittest.TestCase):
         self.assertIsNone(current_context.get())
         self.assertEqual(daemon.backends(self.d, "idle in transaction"), 1)
         chunks = iter(response)
-        self.assertEqual(next(chunks), b"stream-1")
+        self.assertEqual(next(chunks), b"req:stream-1")
         self.assertIsNone(current_context.get())
         self.assertEqual(self.d.open_sessions(), 1)
         self.assertEqual(next(chunks), b"committed")
-        self.assertEqual(self.rows(), [(10, 0, "stream-1"), (10, 1, "stream-1")])
+        self.assertEqual(self.rows(), [(10, 0, "req:stream-1"), (10, 1, "req:stream-1")])
         self.assertEqual(list(chunks), [])
         self.assertEqual(self.d.open_sessions(), 1)  # iteration over; close() not yet
         response.close()
@@ -231,7 +231,7 @@ class WSGITestCase(unittest.TestCase):
         self.assertEqual(next(iter(response)), b"first")
         self.assertEqual(daemon.backends(self.d, "idle in transaction"), 1)
         response.close()
-        self.assertEqual(seen_at_close, ["early-1"])
+        self.assertEqual(seen_at_close, ["req:early-1"])
         self.assert_nothing_left_open()
         self.assertEqual(self.rows(), [])
 
@@ -265,16 +265,34 @@ class WSGITestCase(unittest.TestCase):
     def test_x_request_id_is_the_context_when_valid_else_a_uuid4(self) -> None:
         server = Server(WSGIMiddleware(lambda e, sr: ok(sr, current_context.get()),
                                        self.client))
-        self.assertEqual(server.request("/", "abc-123")[1], b"abc-123")
-        self.assertEqual(server.request("/", "a" * 128)[1], b"a" * 128)
-        for invalid in (None, "", "a" * 129, "caf\xe9", "tab\there"):
+        self.assertEqual(server.request("/", "abc-123")[1], b"req:abc-123")
+        self.assertEqual(server.request("/", "a" * 124)[1], b"req:" + b"a" * 124)
+        for invalid in (None, "", "a" * 125, "caf\xe9", "tab\there"):
             self.assertTrue(is_uuid4(server.request("/", invalid)[1].decode()), invalid)
 
         custom = WSGIMiddleware(lambda e, sr: ok(sr, current_context.get()), self.client,
                                 header="HTTP_X_CORRELATION_ID")
         environ = environ_for("/", "ignored")
         environ["HTTP_X_CORRELATION_ID"] = "corr-7"
-        self.assertEqual(b"".join(custom(environ, lambda *args: None)), b"corr-7")
+        self.assertEqual(b"".join(custom(environ, lambda *args: None)), b"req:corr-7")
+
+    def test_a_request_id_cannot_name_a_session_of_the_app(self) -> None:
+        """The app runs a job in a session it named itself; a request whose id is that
+        name gets "req:" + it, so it neither sees the job's uncommitted row nor ends the
+        job's transaction."""
+        job = self.client.session("nightly-billing")
+        job.execute("insert into %s (n, part, ctx) values (99, 0, 'job')" % TABLE)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            seen = scoped(self.client).execute("select count(*) from %s" % TABLE).scalar()
+            return ok(start_response, "%s %s" % (current_context.get(), seen))
+
+        status, body = Server(WSGIMiddleware(app, self.client)).request("/", "nightly-billing")
+        self.assertEqual(body, b"req:nightly-billing 0")
+        self.assertEqual(job.tx_state, "open")
+        job.commit()
+        self.assertEqual(self.rows(), [(99, 0, "job")])
+        job.close()
 
     # ---- a real server -------------------------------------------------------------------
 
@@ -312,12 +330,12 @@ class WSGITestCase(unittest.TestCase):
 
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
                 bodies = list(pool.map(get, range(20, 32)))
-            self.assertEqual(bodies, ["http-%d" % n for n in range(20, 32)])
+            self.assertEqual(bodies, ["req:http-%d" % n for n in range(20, 32)])
             self.assertTrue(eventually(lambda: self.d.open_sessions() == 0))
         finally:
             httpd.shutdown()
             httpd.server_close()
-        self.assertEqual(self.rows(), [(n, 0, "http-%d" % n) for n in range(20, 32)])
+        self.assertEqual(self.rows(), [(n, 0, "req:http-%d" % n) for n in range(20, 32)])
         self.assertEqual(daemon.backends(self.d, "idle in transaction"), 0)
 
 

@@ -10,9 +10,10 @@ from ._wire import Result
 from .aio import AsyncClient, AsyncSession
 from .client import Client, Session
 from .errors import (
-    CommitOutcomeUnknown, ConnectionLostError, DatabaseError, DataError, Error,
+    CommitOutcomeUnknown, CommitTimeoutError, ConnectionLostError, DatabaseError, DataError, Error,
     FailedTransactionError, InactiveTransactionError, IntegrityError, InterfaceError,
-    InternalError, NotSupportedError, OperationalError, ProgrammingError, Warning,
+    InternalError, NotSupportedError, OperationalError, ProgrammingError, RequestTimeoutError,
+    Warning,
 )
 from .middleware import ASGIMiddleware, WSGIMiddleware
 from .scope import configure, current_context, scoped, session_scope, transactional
@@ -26,5 +27,5 @@ __all__ = [
     "Error", "Warning", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "InactiveTransactionError", "FailedTransactionError", "CommitOutcomeUnknown",
-    "ConnectionLostError",
+    "ConnectionLostError", "RequestTimeoutError", "CommitTimeoutError",
 ]

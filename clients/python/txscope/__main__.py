@@ -706,6 +706,11 @@ def main(argv: list[str] | None = None) -> int:
             return run_lines(runner, _script_line, False)
         except Lost:
             return EXIT_LOST
+        except KeyboardInterrupt:
+            # Ctrl-C: no traceback. Closing the connection (below) makes the daemon roll
+            # back whatever this session left open, as for any client that goes away.
+            print(file=sys.stderr)
+            return 130
     finally:
         sys.stdout.flush()
         client.close()

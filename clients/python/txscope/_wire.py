@@ -241,6 +241,21 @@ def lost_error(message: str, reply: Mapping[str, Any] | None = None) -> errors.C
         error=dict(err))
 
 
+def may_commit(op: str, fields: Mapping[str, Any] | None, tx_depth: int) -> bool:
+    """Does this request commit when it succeeds? Then a timeout leaves its outcome
+    unknown: a commit of the outermost level, a batch that is its own transaction, an
+    autocommit statement."""
+    if op == "commit":
+        return tx_depth <= 1
+    if op == "batch":
+        return tx_depth == 0
+    return op == "query" and bool(fields and fields.get("autocommit"))
+
+
+def commit_timeout(exc: errors.RequestTimeoutError) -> errors.CommitTimeoutError:
+    return errors.CommitTimeoutError(exc.message + "; it may have committed: resolve() tells")
+
+
 class ClientSettings:
     """What Client and AsyncClient share: their arguments, checked, and the choice of the
     connection a context is pinned to."""

@@ -167,7 +167,7 @@ class AsyncClient(_wire.ClientSettings):
     first request); its methods, `ping()` and `close()` are coroutines."""
 
     def __init__(self, address: str = _wire.DEFAULT_ADDRESS, token: str | None = None,
-                 connections: int = 4, timeout: float | None = 30.0,
+                 connections: int = 4, timeout: float | None = 60.0,
                  db: str | None = None) -> None:
         super().__init__(address, token, connections, timeout, db)
         self._slots: list[_AsyncConnection | None] = [None] * connections
@@ -287,6 +287,7 @@ class AsyncSession:
         self.db = db
         self.tx_state = "idle"
         self.tx_depth = 0
+        self._scopes = 0  # session_scope / @transactional frames running on it (scope.py)
         self._conn: _AsyncConnection | None = None
 
     async def _bind(self) -> _AsyncConnection:
@@ -315,7 +316,15 @@ class AsyncSession:
         return reply, line
 
     async def _request(self, op: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-        reply, _ = await self._send(op, fields)
+        depth = self.tx_depth
+        try:
+            reply, _ = await self._send(op, fields)
+        except errors.RequestTimeoutError as exc:
+            if not _wire.may_commit(op, fields, depth):
+                raise
+            unknown = _wire.commit_timeout(exc)
+            unknown._resolver = functools.partial(self._client._outcome, self.ctx)
+            raise unknown from exc
         if not reply.get("ok"):
             exc = _wire.error_from_reply(reply)
             if isinstance(exc, errors.CommitOutcomeUnknown):

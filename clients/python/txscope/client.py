@@ -112,6 +112,12 @@ class _Connection:
                 self._sock.sendall(line)
         except OSError as exc:
             self._set_lost("sending to txscoped at %s failed: %s" % (self.name, exc))
+        except BaseException:
+            # Interrupted inside sendall (KeyboardInterrupt, a signal handler's
+            # exception): part of the line may be out, and the next request's bytes would
+            # be glued to it. The connection's framing is gone: nobody may use it again.
+            self._set_lost("sending to txscoped at %s was interrupted" % self.name)
+            raise
         if not waiter.event.wait(timeout):
             with self._lock:
                 self._pending.pop(rid, None)
@@ -190,7 +196,7 @@ class Client(_wire.ClientSettings):
     """
 
     def __init__(self, address: str = _wire.DEFAULT_ADDRESS, token: str | None = None,
-                 connections: int = 4, timeout: float | None = 30.0,
+                 connections: int = 4, timeout: float | None = 60.0,
                  db: str | None = None) -> None:
         super().__init__(address, token, connections, timeout, db)
         self._slots: list[_Connection | None] = [None] * connections
@@ -323,6 +329,7 @@ class Session:
         self.db = db
         self.tx_state = "idle"
         self.tx_depth = 0
+        self._scopes = 0  # session_scope / @transactional frames running on it (scope.py)
         self._conn: _Connection | None = None
         self._bind_lock = threading.Lock()
 
@@ -353,7 +360,15 @@ class Session:
         return reply, line
 
     def _request(self, op: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-        reply, _ = self._send(op, fields)
+        depth = self.tx_depth
+        try:
+            reply, _ = self._send(op, fields)
+        except errors.RequestTimeoutError as exc:
+            if not _wire.may_commit(op, fields, depth):
+                raise
+            unknown = _wire.commit_timeout(exc)
+            unknown._resolver = functools.partial(self._client._outcome, self.ctx)
+            raise unknown from exc
         if not reply.get("ok"):
             exc = _wire.error_from_reply(reply)
             if isinstance(exc, errors.CommitOutcomeUnknown):

@@ -15,7 +15,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "FailedTransactionError", "InactiveTransactionError", "CommitOutcomeUnknown",
-    "ConnectionLostError", "RequestTimeoutError", "error_class",
+    "ConnectionLostError", "RequestTimeoutError", "CommitTimeoutError", "error_class",
 ]
 
 
@@ -125,6 +125,13 @@ class RequestTimeoutError(OperationalError, TimeoutError):
     """No reply within the client's `timeout`. The request may still run on the daemon:
     the session's state is unknown until the next reply (a timed-out commit may commit;
     `session.outcome()` waits for it and tells). Also a builtin TimeoutError."""
+
+
+class CommitTimeoutError(CommitOutcomeUnknown, RequestTimeoutError):
+    """No reply within the client's `timeout` to a request that commits (a `commit` of the
+    outermost level, a `batch` that is its own transaction, an autocommit statement): it
+    may have committed, so it is a CommitOutcomeUnknown, never a plain failure. `resolve()`
+    asks the outcome journal, which waits for a commit still under way."""
 
 
 # SQLSTATE class -> exception class, as PEP 249 and psycopg map them.

@@ -1,8 +1,8 @@
 """Per-request scope for web apps: what SQLAlchemy users write as a middleware that sets
 the request-id ContextVar and calls `Session.remove()` when the response is done.
 
-Each request gets its own context id (from `X-Request-ID` when it is a valid context,
-else a uuid4) in `txscope.current_context` while the app runs, so `scoped()`,
+Each request gets its own context id (`req:` + its `X-Request-ID` when that makes a
+valid context, else a uuid4) in `txscope.current_context` while the app runs, so `scoped()`,
 `session_scope()` and `@transactional` find the request's session. When the request is
 over - the app returned, raised, or (ASGI) was cancelled because the client went away -
 the session that `scoped()` made for the request is ended (`end`): the daemon rolls back
@@ -33,6 +33,9 @@ __all__ = ["ASGIMiddleware", "WSGIMiddleware", "context_from_header"]
 log = logging.getLogger("txscope.middleware")
 
 CTX_MAX = 128
+# Contexts made from a request id get this prefix: the id is client input, and without it
+# a request could name a session the app opened itself (`client.session("billing")`).
+DEFAULT_PREFIX = "req:"
 
 ASGIScope = MutableMapping[str, Any]
 ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -46,17 +49,17 @@ def _valid_context(value: str) -> bool:
     return 1 <= len(value) <= CTX_MAX and all(" " <= ch <= "~" for ch in value)
 
 
-def context_from_header(value: str | bytes | None) -> str:
-    """The request's context id: the header's value when it is a valid ctx, else a fresh
-    uuid4 (a request id is client input; one the daemon would refuse must not fail the
-    request)."""
+def context_from_header(value: str | bytes | None, prefix: str = DEFAULT_PREFIX) -> str:
+    """The request's context id: prefix + the header's value when that is a valid ctx,
+    else a fresh uuid4 (a request id is client input; one the daemon would refuse must
+    not fail the request)."""
     if isinstance(value, bytes):
         try:
             value = value.decode("ascii")
         except UnicodeDecodeError:
             value = None
-    if value is not None and _valid_context(value):
-        return value
+    if value and _valid_context(prefix + value):
+        return prefix + value
     return str(uuid.uuid4())
 
 
@@ -72,8 +75,8 @@ class _InFlight:
         self._lock = threading.Lock()
         self._ctxs: set[str] = set()
 
-    def claim(self, wanted: str | bytes | None) -> str:
-        ctx = context_from_header(wanted)
+    def claim(self, wanted: str | bytes | None, prefix: str) -> str:
+        ctx = context_from_header(wanted, prefix)
         with self._lock:
             while ctx in self._ctxs:
                 ctx = str(uuid.uuid4())
@@ -125,14 +128,17 @@ class ASGIMiddleware:
     client: an AsyncClient (or a Client, whose blocking close runs in a thread, for apps
     whose sync handlers run in a thread pool); None means the configure()d client.
     header: the request-id header, any case.
+    prefix: put before the request id to make the ctx ("req:"; "" for the raw id, only
+    when the ids come from a proxy you trust and the app names no sessions itself).
     """
 
     def __init__(self, app: ASGIApp, client: Client | AsyncClient | None = None,
-                 header: str = "x-request-id") -> None:
+                 header: str = "x-request-id", prefix: str = DEFAULT_PREFIX) -> None:
         _check_client(client, (AsyncClient, Client), "ASGIMiddleware")
         self.app = app
         self.client = client
         self.header = header.lower().encode("latin-1")
+        self.prefix = prefix
 
     def _header_value(self, scope: ASGIScope) -> bytes | None:
         for name, value in scope.get("headers") or ():
@@ -144,7 +150,7 @@ class ASGIMiddleware:
         if scope.get("type") not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        ctx = _in_flight.claim(self._header_value(scope))
+        ctx = _in_flight.claim(self._header_value(scope), self.prefix)
         token = current_context.set(ctx)
         try:
             await self.app(scope, receive, send)
@@ -201,18 +207,20 @@ class WSGIMiddleware:
 
     client: a sync Client; None means the configure()d client.
     header: the WSGI environ key of the request-id header.
+    prefix: as for ASGIMiddleware.
     """
 
     def __init__(self, app: WSGIApp, client: Client | None = None,
-                 header: str = "HTTP_X_REQUEST_ID") -> None:
+                 header: str = "HTTP_X_REQUEST_ID", prefix: str = DEFAULT_PREFIX) -> None:
         _check_client(client, (Client,), "WSGIMiddleware")
         self.app = app
         self.client = client
         self.header = header
+        self.prefix = prefix
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        ctx = _in_flight.claim(environ.get(self.header))
+        ctx = _in_flight.claim(environ.get(self.header), self.prefix)
         context = contextvars.copy_context()
         context.run(current_context.set, ctx)
         response = _ClosingResponse(context, lambda: self._end(ctx))

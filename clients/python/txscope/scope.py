@@ -71,17 +71,26 @@ def scoped(client: Client | AsyncClient | None = None) -> Session | AsyncSession
     return c._scoped_session(_wire.check_context(ctx))
 
 
-# ---- closing levels ----------------------------------------------------------------------
-# A scope or a decorated function owns the levels above `entry` (the depth before its own
-# begin). On success it commits them; on failure it rolls them back, quietly: the caller
-# must see the exception that caused the rollback, never one from the cleanup.
+# ---- owning levels -----------------------------------------------------------------------
+# A scope or a decorated function owns the levels above `entry`. Nested in another one
+# (session._scopes > 0) that is the depth before its own begin: it joins. Outermost, it is
+# 0: it owns the whole transaction, including one a statement autobegan before it (an
+# auth check's SELECT, say), as SQLAlchemy's session_scope commits whatever the session
+# did. On success it commits only levels still open above `entry` (the body may have
+# closed its own already: one more commit would close the caller's); on failure it rolls
+# them back, quietly: the caller must see the exception that caused the rollback, never
+# one from the cleanup.
+
+def _entry_depth(s: Session | AsyncSession) -> int:
+    """What the frame about to begin owns above; call before its begin."""
+    return s.tx_depth if s._scopes > 0 else 0
+
 
 def _commit_levels(s: Session, entry: int) -> None:
-    s.commit()
     for _ in range(_MAX_LEVELS):
-        if s.tx_state != "open" or s.tx_depth <= entry:
+        if s.tx_depth <= entry or s.tx_state == "idle":
             return
-        s.commit()
+        s.commit()  # in a failed or inactive session: raises 25P02, as it should
 
 
 def _rollback_levels(s: Session, entry: int) -> None:
@@ -95,9 +104,8 @@ def _rollback_levels(s: Session, entry: int) -> None:
 
 
 async def _acommit_levels(s: AsyncSession, entry: int) -> None:
-    await s.commit()
     for _ in range(_MAX_LEVELS):
-        if s.tx_state != "open" or s.tx_depth <= entry:
+        if s.tx_depth <= entry or s.tx_state == "idle":
             return
         await s.commit()
 
@@ -121,9 +129,11 @@ class session_scope:
     scope's transaction (joining one already open in the context), so every statement of
     the block, and every @transactional function called in it, is one unit of work: on
     success it commits, on any exception it rolls back and re-raises, and it ends the
-    session (close()) in every case. A scope entered while the context already had a
-    transaction open (inside a @transactional, or another scope) only joins it: its
-    commit closes its level, and the session is left to the owner of the outer level.
+    session (close()) in every case. A scope entered inside another scope or a
+    @transactional on the same session only joins it: its commit closes its own level,
+    and the session is left to the outer frame. An outermost scope owns the whole
+    transaction, also one a statement autobegan before it (an auth check's SELECT): it
+    commits that work too, as SQLAlchemy's session_scope would.
 
     isolation, read_only, deferrable: options of the scope's transaction.
     """
@@ -136,6 +146,7 @@ class session_scope:
         self._token: contextvars.Token[str | None] | None = None
         self._session: Any = None
         self._entry = 0
+        self._nested = False
 
     def _enter_context(self, want_async: bool) -> Client | AsyncClient:
         client = _resolve(self._client_arg)
@@ -152,24 +163,22 @@ class session_scope:
             current_context.reset(self._token)
             self._token = None
 
-    @property
-    def _joined(self) -> bool:
-        return self._entry > 0
-
     def __enter__(self) -> Session:
         client = self._enter_context(False)
         try:
             s = client._scoped_session(_wire.check_context(current_context.get()))
+            self._session, self._entry, self._nested = s, _entry_depth(s), s._scopes > 0
             s.begin(join=True, **self._options)
         except BaseException:
             self._reset_context()
             raise
-        self._session, self._entry = s, s.tx_depth - 1
+        s._scopes += 1
         return s
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         s: Session = self._session
         failed = exc_type is not None
+        s._scopes -= 1
         try:
             if failed:
                 _rollback_levels(s, self._entry)
@@ -182,8 +191,8 @@ class session_scope:
                     raise
         finally:
             try:
-                if self._joined:
-                    pass  # the session belongs to the enclosing level's owner
+                if self._nested:
+                    pass  # the session belongs to the enclosing frame
                 elif failed:
                     try:
                         s.close()
@@ -199,16 +208,18 @@ class session_scope:
         client = self._enter_context(True)
         try:
             s = client._scoped_session(_wire.check_context(current_context.get()))
+            self._session, self._entry, self._nested = s, _entry_depth(s), s._scopes > 0
             await s.begin(join=True, **self._options)
         except BaseException:
             self._reset_context()
             raise
-        self._session, self._entry = s, s.tx_depth - 1
+        s._scopes += 1
         return s
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         s: AsyncSession = self._session
         failed = exc_type is not None
+        s._scopes -= 1
         try:
             if failed:
                 await _arollback_levels(s, self._entry)
@@ -221,7 +232,7 @@ class session_scope:
                     raise
         finally:
             try:
-                if self._joined:
+                if self._nested:
                     pass
                 elif failed:
                     try:
@@ -273,18 +284,22 @@ def _decorate(func: F, client: Client | AsyncClient | None) -> F:
                 s = scoped(client)
                 if not isinstance(s, AsyncSession):
                     raise errors.InterfaceError("an async @transactional needs an AsyncClient")
+                entry = _entry_depth(s)
                 await s.begin(join=True)
-                entry = s.tx_depth - 1
+                s._scopes += 1
                 try:
-                    result = await func(*args, **kwargs)
-                except BaseException:
-                    await _arollback_levels(s, entry)
-                    raise
-                try:
-                    await _acommit_levels(s, entry)
-                except BaseException:
-                    await _arollback_levels(s, entry)
-                    raise
+                    try:
+                        result = await func(*args, **kwargs)
+                    except BaseException:
+                        await _arollback_levels(s, entry)
+                        raise
+                    try:
+                        await _acommit_levels(s, entry)
+                    except BaseException:
+                        await _arollback_levels(s, entry)
+                        raise
+                finally:
+                    s._scopes -= 1
                 return result
             finally:
                 if token is not None:
@@ -304,18 +319,22 @@ def _decorate(func: F, client: Client | AsyncClient | None) -> F:
             if not isinstance(s, Session):
                 raise errors.InterfaceError("@transactional on a plain function needs a "
                                             "Client (use async def with an AsyncClient)")
+            entry = _entry_depth(s)
             s.begin(join=True)
-            entry = s.tx_depth - 1
+            s._scopes += 1
             try:
-                result = func(*args, **kwargs)
-            except BaseException:
-                _rollback_levels(s, entry)
-                raise
-            try:
-                _commit_levels(s, entry)
-            except BaseException:
-                _rollback_levels(s, entry)
-                raise
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException:
+                    _rollback_levels(s, entry)
+                    raise
+                try:
+                    _commit_levels(s, entry)
+                except BaseException:
+                    _rollback_levels(s, entry)
+                    raise
+            finally:
+                s._scopes -= 1
             return result
         finally:
             if token is not None:

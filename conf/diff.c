@@ -224,10 +224,12 @@ void txs_conf_keep_restart_only(txs_conf_t *neu, const txs_conf_t *old)
         if (k->info.reloadable)
             continue;
         if (k->section == TXS_CS_DB) {
+            /* A db whose driver changed keeps all its running settings: its new dsn (a
+             * mysql:// URI, say) and the rest were written for the other driver. */
             for (int j = 0; j < neu->ndbs; j++) {
                 const txs_db_conf_t *o = txs_conf_find_db(old, neu->dbs[j].name);
-                if (o)
-                    txs_conf_key_copy(k, &neu->dbs[j], o);
+                if (o && !value_eq(k, &neu->dbs[j], o))
+                    txs_conf_db_copy(&neu->dbs[j], o);
             }
         } else if (k->type == TXS_CT_LISTEN) {
             /* key_copy leaves LISTEN alone: host and port by hand. */

@@ -48,7 +48,9 @@ void txs_conf_diff_free(txs_conf_diff_t *d);
 void txs_conf_change_describe(const txs_conf_change_t *c, char *buf, size_t len);
 
 /* Puts old's values back into neu for every key a reload may not change: listen,
- * unix_socket, admin_listen, and the driver of every db both have. */
+ * unix_socket, admin_listen, and the driver of every db both have; a db whose driver
+ * changed gets all its old settings back (its new ones were written for the other
+ * driver). */
 void txs_conf_keep_restart_only(txs_conf_t *neu, const txs_conf_t *old);
 
 /* dst becomes a deep copy of src (dst's strings are freed first: zero it before the

@@ -347,7 +347,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (c->done)
         return; /* discarded */
-    uv_timer_start(&c->timer, on_timer, TXS_ADMIN_IDLE_TIMEOUT_MS, 0);
+    /* No timer restart here: a request must be complete within the timeout counted from
+     * the accept or the last response, so a peer trickling a byte at a time cannot hold
+     * one of the few connections (and starve the kubelet's probes). */
     txs_buf_append(&c->in, buf->base, (size_t)n);
     conn_pump(c);
 }
@@ -466,6 +468,16 @@ static void on_refused_closed(uv_handle_t *h)
     admin_unref(a);
 }
 
+/* New connections go to the head of a->conns, so the last one found is the oldest. */
+static admin_conn_t *oldest_not_writing(txs_admin_t *a)
+{
+    admin_conn_t *oldest = NULL;
+    for (admin_conn_t *c = a->conns; c; c = c->next)
+        if (!c->writing)
+            oldest = c;
+    return oldest;
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     txs_admin_t *a = l->data;
@@ -473,9 +485,18 @@ static void on_connection(uv_stream_t *l, int status)
         txs_log_warn("admin accept: %s", uv_strerror(status));
         return;
     }
+    admin_conn_t *victim = a->nconns >= TXS_ADMIN_MAX_CONNS ? oldest_not_writing(a) : NULL;
+    if (victim) {
+        /* Full: the newcomer (a probe, likely) is served and the oldest connection that
+         * is not sending a response goes, so that idle or trickling peers cannot lock
+         * /healthz out. */
+        txs_log_debug("admin: %d connections open: the oldest idle one is closed",
+                      TXS_ADMIN_MAX_CONNS);
+        conn_close(victim);
+    }
     if (a->nconns >= TXS_ADMIN_MAX_CONNS) {
-        /* Accepted and closed at once, so that a storm of scrapers cannot hold
-         * descriptors the clients need. */
+        /* Every connection is sending a response: accepted and closed at once, so that a
+         * storm of scrapers cannot hold descriptors the clients need. */
         uv_tcp_t *t = txs_xmalloc(sizeof *t);
         uv_tcp_init(l->loop, t);
         t->data = a;

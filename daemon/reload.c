@@ -81,7 +81,15 @@ static txs_pool_t *take(txs_pool_t **old, int n, const char *name)
 
 /* One pool per db of nc, in its order (the first is the default db). The new array is in
  * place before any pool runs a callback: a waiter served by a pump may look up a db. */
-static void apply_pools(txs_server_t *s, const txs_conf_t *nc)
+static bool db_changed(const txs_conf_diff_t *applied, const char *name)
+{
+    for (int i = 0; i < applied->n; i++)
+        if (strcmp(applied->changes[i].db, name) == 0)
+            return true;
+    return false;
+}
+
+static void apply_pools(txs_server_t *s, const txs_conf_t *nc, const txs_conf_diff_t *applied)
 {
     txs_pool_t **old = s->pools;
     int nold = s->npools;
@@ -109,6 +117,8 @@ static void apply_pools(txs_server_t *s, const txs_conf_t *nc)
             txs_pool_start(pools[i]); /* connects once, as the others did at start */
         else
             txs_pool_reconfigure(pools[i], &nc->dbs[i]);
+        if (fresh[i] || db_changed(applied, nc->dbs[i].name))
+            txs_pool_log_config(pools[i]); /* as at start: what the db runs with now */
     }
     free(fresh);
 }
@@ -148,19 +158,22 @@ static void report_restart_only(const txs_conf_diff_t *d)
         char scope[TXS_CONF_NAME_MAX + 8] = "";
         if (c->db[0])
             snprintf(scope, sizeof scope, "db %s ", c->db);
-        txs_log_warn("reload: %s%s changed from %s to %s: needs a restart; keeping %s", scope,
+        txs_log_warn("reload: %s%s changed from %s to %s: needs a restart; keeping %s%s", scope,
                      c->key, c->from[0] ? c->from : "(none)", c->to[0] ? c->to : "(none)",
-                     c->from[0] ? c->from : "(none)");
+                     c->from[0] ? c->from : "(none)",
+                     c->db[0] ? ", and every other setting of this db as it runs" : "");
     }
 }
 
-/* "reload: 3 settings changed: db main pool_size 5 -> 2, ..." */
-static void log_summary(const txs_conf_diff_t *d)
+/* "reload: 3 settings changed: db main pool_size 5 -> 2, ..."
+ * applied: what differs once the restart-only values are back; nkept: how many changes
+ * the file asked for that wait for a restart. */
+static void log_summary(const txs_conf_diff_t *d, int nkept)
 {
-    int applied = d->n - d->nrestart;
+    int applied = d->n;
     char kept[80] = "";
-    if (d->nrestart)
-        snprintf(kept, sizeof kept, " (%d kept until a restart)", d->nrestart);
+    if (nkept)
+        snprintf(kept, sizeof kept, " (%d kept until a restart)", nkept);
     if (applied == 0) {
         txs_log_info("reload: nothing changed%s", kept);
         return;
@@ -169,8 +182,6 @@ static void log_summary(const txs_conf_diff_t *d)
     size_t used = 0;
     list[0] = '\0';
     for (int i = 0; i < d->n && used < sizeof list; i++) {
-        if (d->changes[i].restart)
-            continue;
         char one[2 * TXS_CONF_VALUE_MAX + 160];
         txs_conf_change_describe(&d->changes[i], one, sizeof one);
         used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", one);
@@ -210,11 +221,13 @@ void txs_server_reload(txs_server_t *s)
         txs_log_error("reload failed: %s; the running configuration stays", err);
         return;
     }
-    txs_conf_diff_t d;
+    txs_conf_diff_t d, applied; /* what the file asks; what takes effect */
     txs_conf_diff(old, nc, &d);
     txs_conf_keep_restart_only(nc, old);
+    txs_conf_diff(old, nc, &applied);
     if (!drivers_known(s, nc)) {
         txs_conf_diff_free(&d);
+        txs_conf_diff_free(&applied);
         txs_conf_free(nc);
         return;
     }
@@ -227,9 +240,10 @@ void txs_server_reload(txs_server_t *s)
     txs_fdlimit_raise(nc); /* max_clients or pool sizes may have grown */
     txs_journals_set_limits(s->journals, (size_t)nc->outcome_journal_size,
                             nc->outcome_journal_ttl_ms, uv_now(s->loop));
-    apply_pools(s, nc);
+    apply_pools(s, nc, &applied);
     apply_clients(s);
-    log_summary(&d);
+    log_summary(&applied, d.n - applied.n);
     txs_conf_diff_free(&d);
+    txs_conf_diff_free(&applied);
     txs_conf_free(old);
 }

@@ -181,7 +181,8 @@ void txs_server_client_gone(txs_server_t *s, txs_client_t *c)
 static void on_shutdown_timeout(uv_timer_t *t)
 {
     txs_server_t *s = t->data;
-    txs_log_warn("shutdown: %d client(s) still winding down after %d ms; closing backends",
+    txs_log_warn("shutdown: %d client(s) still winding down after %d ms: exiting now (the "
+                 "database ends the sessions of the backend connections left open)",
                  s->nclients, SHUTDOWN_GRACE_MS);
     exit(1);
 }

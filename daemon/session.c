@@ -268,23 +268,28 @@ void txs_session_wind_down(txs_session_t *s)
     }
 }
 
+/* Answers 57P01 to every queued request, in the order sent, and drops them. */
+static void shut_down_queue(txs_session_t *s)
+{
+    while (s->head) {
+        txs_queued_t *q = s->head;
+        s->head = q->next;
+        txs_session_reply_shutdown(s, &q->req);
+        drop_request(s, q);
+    }
+    s->tail = NULL;
+}
+
 void txs_session_shut_down(txs_session_t *s)
 {
     if (s->winding_down)
         return;
-    for (txs_queued_t *q = s->head; q; q = q->next)
-        txs_session_reply_shutdown(s, &q->req);
-    if (s->state == TXS_SESSION_RUNNING && txs_session_step_commits(s)) {
-        while (s->head) { /* answered: the commit's own reply is its outcome */
-            txs_queued_t *q = s->head;
-            s->head = q->next;
-            drop_request(s, q);
-        }
-        s->tail = NULL;
-        return;
-    }
+    if (s->state == TXS_SESSION_RUNNING && txs_session_step_commits(s))
+        return; /* the COMMIT's own reply is its outcome and comes first; what is queued
+                   behind it hears 57P01 after it (advance()) */
     if (s->current)
         txs_session_reply_shutdown(s, &s->current->req);
+    shut_down_queue(s);
     txs_session_wind_down(s);
 }
 
@@ -1010,6 +1015,10 @@ static void advance(txs_session_t *s)
         }
         if (!s->head)
             break;
+        if (s->client->server->shutting_down) {
+            shut_down_queue(s); /* behind a COMMIT that finished during the wind-down */
+            break;
+        }
         s->current = s->head;
         s->stale_retried = false;
         s->head = s->head->next;

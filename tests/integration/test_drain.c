@@ -334,12 +334,16 @@ START_TEST(commit_running_at_drain_timeout_finishes)
     int64_t queued = th_send(c, "{\"op\":\"status\",\"ctx\":\"k\"}");
     th_sleep_ms(100);
     sigterm_and_wait_draining(&d);
-    /* The status queued behind the commit hears 57P01 at the timeout, before the commit
-     * ends; the commit's own reply follows. */
-    expect_shutdown_reply(c, queued, 3000, "the status queued behind the commit");
-    cJSON *r = txscope_wait(c, id, 3000);
+    /* Requests of one ctx are answered in the order sent: the commit's own reply (its
+     * real outcome) first, then the status queued behind it hears 57P01. */
+    cJSON *r = txscope_recv(c, 3000);
     ck_assert_msg(r != NULL, "no reply to the commit: %s", txscope_errmsg(c));
+    int64_t first = -1;
+    ck_assert(txscope_get_int64(cJSON_GetObjectItem(r, "id"), &first));
+    ck_assert_msg(first == id, "the reply to request %lld came before the commit's",
+                  (long long)first);
     th_expect_ok(r, "the commit running at drain_timeout");
+    expect_shutdown_reply(c, queued, 3000, "the status queued behind the commit");
     expect_last_line_then_eof(c, 3000, "after the commit");
     txscope_close(c);
     ck_assert_int_eq(wait_exit(&d, 3000), 0);

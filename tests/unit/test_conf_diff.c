@@ -115,6 +115,29 @@ START_TEST(restart_only_marked_and_kept)
 }
 END_TEST
 
+START_TEST(a_changed_driver_keeps_the_whole_db)
+{
+    /* The new dsn (a mysql:// URI) was written for the new driver: the pool that keeps
+     * postgresql must keep its old dsn and the rest of its settings too. */
+    txs_conf_t *a, *b;
+    txs_conf_diff_t d;
+    diff_of("[db.main]\ndsn = postgresql://u@127.0.0.1/a\npool_size = 5\n",
+            "[db.main]\ndriver = mysql\ndsn = mysql://u@127.0.0.1/b\npool_size = 7\n", no_env, &a,
+            &b, &d);
+    ck_assert_int_eq(d.n, 3);
+    ck_assert_int_eq(d.nrestart, 1);
+    txs_conf_keep_restart_only(b, a);
+    ck_assert_str_eq(b->dbs[0].driver, "postgresql");
+    ck_assert_str_eq(b->dbs[0].dsn, "postgresql://u@127.0.0.1/a");
+    ck_assert_int_eq(b->dbs[0].pool_size, 5);
+    txs_conf_diff_t after;
+    txs_conf_diff(a, b, &after);
+    ck_assert_int_eq(after.n, 0);
+    txs_conf_diff_free(&after);
+    free_all(a, b, &d);
+}
+END_TEST
+
 START_TEST(dbs_added_removed_and_default)
 {
     txs_conf_t *a, *b;
@@ -292,6 +315,7 @@ Suite *suite_conf_diff(void)
     tcase_add_test(tc, same_file_nothing_changes);
     tcase_add_test(tc, values_as_written);
     tcase_add_test(tc, restart_only_marked_and_kept);
+    tcase_add_test(tc, a_changed_driver_keeps_the_whole_db);
     tcase_add_test(tc, dbs_added_removed_and_default);
     tcase_add_test(tc, secrets_never_shown);
     tcase_add_test(tc, environment_counts);

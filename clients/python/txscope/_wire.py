@@ -11,7 +11,7 @@ import decimal
 import json
 import uuid
 import zlib
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import errors
 
@@ -217,16 +217,21 @@ class Result:
         return "<Result %s rowcount=%s rows=%d>" % (self.command, self.rowcount, len(self.rows))
 
 
-def error_from_reply(reply: Mapping[str, Any]) -> errors.DatabaseError:
-    """The exception for a failed reply, carrying the whole error object and the tx."""
+def error_from_reply(reply: Mapping[str, Any],
+                     resolver: Callable[[], Any] | None = None) -> errors.DatabaseError:
+    """The exception for a failed reply, carrying the whole error object and the tx; a
+    CommitOutcomeUnknown gets resolver (the session's outcome question) for resolve()."""
     err = reply.get("error")
     if not isinstance(err, dict):
         err = {"code": "XX000", "message": "the daemon sent a failed reply without an error"}
     tx = reply.get("tx") if isinstance(reply.get("tx"), dict) else None
     code = err.get("code")
     cls = errors.error_class(code, tx.get("state") if tx else None)
-    return cls(str(err.get("message", "")), sqlstate=code, detail=err.get("detail"),
-               hint=err.get("hint"), source=err.get("source"), error=dict(err), tx=tx)
+    exc = cls(str(err.get("message", "")), sqlstate=code, detail=err.get("detail"),
+              hint=err.get("hint"), source=err.get("source"), error=dict(err), tx=tx)
+    if isinstance(exc, errors.CommitOutcomeUnknown):
+        exc._resolver = resolver
+    return exc
 
 
 def lost_error(message: str, reply: Mapping[str, Any] | None = None) -> errors.ConnectionLostError:
@@ -241,7 +246,7 @@ def lost_error(message: str, reply: Mapping[str, Any] | None = None) -> errors.C
         error=dict(err))
 
 
-def may_commit(op: str, fields: Mapping[str, Any] | None, tx_depth: int) -> bool:
+def _may_commit(op: str, fields: Mapping[str, Any] | None, tx_depth: int) -> bool:
     """Does this request commit when it succeeds? Then a timeout leaves its outcome
     unknown: a commit of the outermost level, a batch that is its own transaction, an
     autocommit statement."""
@@ -252,8 +257,16 @@ def may_commit(op: str, fields: Mapping[str, Any] | None, tx_depth: int) -> bool
     return op == "query" and bool(fields and fields.get("autocommit"))
 
 
-def commit_timeout(exc: errors.RequestTimeoutError) -> errors.CommitTimeoutError:
-    return errors.CommitTimeoutError(exc.message + "; it may have committed: resolve() tells")
+def commit_timeout(exc: errors.RequestTimeoutError, op: str, fields: Mapping[str, Any] | None,
+                   tx_depth: int, resolver: Callable[[], Any]) -> errors.CommitTimeoutError | None:
+    """A session request's timeout as its caller must see it: a CommitTimeoutError tied
+    to resolver when the request may have committed (tx_depth as it was before sending),
+    else None (the plain RequestTimeoutError stands)."""
+    if not _may_commit(op, fields, tx_depth):
+        return None
+    unknown = errors.CommitTimeoutError(exc.message + "; it may have committed: resolve() tells")
+    unknown._resolver = resolver
+    return unknown
 
 
 class ClientSettings:

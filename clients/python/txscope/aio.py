@@ -288,6 +288,8 @@ class AsyncSession:
         self.tx_state = "idle"
         self.tx_depth = 0
         self._scopes = 0  # session_scope / @transactional frames running on it (scope.py)
+        # What CommitOutcomeUnknown.resolve() calls: the journal's answer for this ctx.
+        self._ask_outcome = functools.partial(client._outcome, ctx)
         self._conn: _AsyncConnection | None = None
 
     async def _bind(self) -> _AsyncConnection:
@@ -317,19 +319,16 @@ class AsyncSession:
 
     async def _request(self, op: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
         depth = self.tx_depth
+        resolver = self._ask_outcome
         try:
             reply, _ = await self._send(op, fields)
         except errors.RequestTimeoutError as exc:
-            if not _wire.may_commit(op, fields, depth):
+            unknown = _wire.commit_timeout(exc, op, fields, depth, resolver)
+            if unknown is None:
                 raise
-            unknown = _wire.commit_timeout(exc)
-            unknown._resolver = functools.partial(self._client._outcome, self.ctx)
             raise unknown from exc
         if not reply.get("ok"):
-            exc = _wire.error_from_reply(reply)
-            if isinstance(exc, errors.CommitOutcomeUnknown):
-                exc._resolver = functools.partial(self._client._outcome, self.ctx)
-            raise exc
+            raise _wire.error_from_reply(reply, resolver)
         return reply
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None, *,

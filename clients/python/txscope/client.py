@@ -330,6 +330,8 @@ class Session:
         self.tx_state = "idle"
         self.tx_depth = 0
         self._scopes = 0  # session_scope / @transactional frames running on it (scope.py)
+        # What CommitOutcomeUnknown.resolve() calls: the journal's answer for this ctx.
+        self._ask_outcome = functools.partial(client._outcome, ctx)
         self._conn: _Connection | None = None
         self._bind_lock = threading.Lock()
 
@@ -361,19 +363,16 @@ class Session:
 
     def _request(self, op: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
         depth = self.tx_depth
+        resolver = self._ask_outcome
         try:
             reply, _ = self._send(op, fields)
         except errors.RequestTimeoutError as exc:
-            if not _wire.may_commit(op, fields, depth):
+            unknown = _wire.commit_timeout(exc, op, fields, depth, resolver)
+            if unknown is None:
                 raise
-            unknown = _wire.commit_timeout(exc)
-            unknown._resolver = functools.partial(self._client._outcome, self.ctx)
             raise unknown from exc
         if not reply.get("ok"):
-            exc = _wire.error_from_reply(reply)
-            if isinstance(exc, errors.CommitOutcomeUnknown):
-                exc._resolver = functools.partial(self._client._outcome, self.ctx)
-            raise exc
+            raise _wire.error_from_reply(reply, resolver)
         return reply
 
     # -- statements --

@@ -91,12 +91,9 @@ void txs_admin_snap_take(txs_server_t *s, txs_admin_snap_t *snap)
         snap->uptime_ms = uv_now(s->loop) - s->admin->started_ms;
     snap->clients_active = s->nactive;
     snap->clients_closing = s->nclients - s->nactive;
-    /* As txs_server_log_stats counts them. */
-    for (txs_client_t *c = s->clients; c; c = c->next) {
-        snap->sessions += c->nsessions;
-        for (txs_session_t *ss = c->sessions; ss; ss = ss->hh.next)
-            snap->transactions_open += ss->tx != TXS_TX_IDLE;
-    }
+    txs_server_counts_t n = txs_server_count(s);
+    snap->sessions = n.sessions;
+    snap->transactions_open = n.open_tx;
     snap->client_login_timeouts = s->client_login_timeouts;
     snap->client_idle_timeouts = s->client_idle_timeouts;
     snap->metrics = s->metrics;
@@ -540,14 +537,6 @@ static void on_listener_closed(uv_handle_t *h)
 int txs_admin_start(txs_server_t *s)
 {
     const txs_conf_t *conf = s->conf;
-    struct sockaddr_storage addr;
-    int rc = uv_ip4_addr(conf->admin_host, conf->admin_port, (struct sockaddr_in *)&addr);
-    if (rc < 0)
-        rc = uv_ip6_addr(conf->admin_host, conf->admin_port, (struct sockaddr_in6 *)&addr);
-    if (rc < 0) {
-        txs_log_error("admin_listen: \"%s\" is not an IP address", conf->admin_host);
-        return TXS_ECONFIG;
-    }
     /* The header limit is the library's, process-wide: only the admin listener uses it. */
     http_parser_set_max_header_size(TXS_ADMIN_MAX_HEADER);
     txs_admin_t *a = txs_xcalloc(1, sizeof *a);
@@ -557,14 +546,11 @@ int txs_admin_start(txs_server_t *s)
     uv_tcp_init(s->loop, &a->listener);
     a->listener.data = a;
     a->listener_open = true;
-    rc = uv_tcp_bind(&a->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&a->listener, BACKLOG, on_connection);
-    if (rc < 0) {
-        txs_log_error("admin_listen on %s:%d: %s", conf->admin_host, conf->admin_port,
-                      uv_strerror(rc));
+    int rc = txs_listen_tcp(&a->listener, "admin_listen", conf->admin_host, conf->admin_port,
+                            BACKLOG, on_connection);
+    if (rc != TXS_OK) {
         uv_close((uv_handle_t *)&a->listener, on_listener_closed);
-        return TXS_EIO;
+        return rc;
     }
     s->admin = a;
     bool v6 = strchr(conf->admin_host, ':') != NULL;

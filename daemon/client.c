@@ -503,11 +503,19 @@ void txs_client_session_freed(txs_client_t *c, txs_session_t *s)
 
 /* The one line a close writes: why, and what it ends. The wind-down rolls back each open
  * transaction, but for one whose COMMIT is under way: that one finishes. */
+/* Open transactions that ending the client's sessions now rolls back: not one already
+ * gone with its backend, nor one whose COMMIT is under way (it finishes). */
+static int to_roll_back(const txs_client_t *c)
+{
+    int n = 0;
+    for (const txs_session_t *s = c->sessions; s; s = s->hh.next)
+        n += s->tx != TXS_TX_IDLE && !s->tx_gone && !s->committing;
+    return n;
+}
+
 static void log_close(const txs_client_t *c, const char *why)
 {
-    int open_tx = 0;
-    for (const txs_session_t *s = c->sessions; s; s = s->hh.next)
-        open_tx += s->tx != TXS_TX_IDLE && !s->tx_gone && !s->committing;
+    int open_tx = to_roll_back(c);
     uint64_t ms = c->accepted_at ? uv_now(c->server->loop) - c->accepted_at : 0;
     txs_log_for(TXS_LOG_INFO, txs_client_who(c),
                 "closed: %s (connected %llu.%03llu s; %d session(s) ended, %d open "
@@ -579,9 +587,8 @@ void txs_client_shut_down(txs_client_t *c, bool waiters_only)
         return;
     txs_session_t *s, *tmp;
     if (waiters_only) { /* the first pass: said once, before anything changed */
-        int open_tx = 0, waiting = 0;
+        int open_tx = to_roll_back(c), waiting = 0;
         for (s = c->sessions; s; s = s->hh.next) {
-            open_tx += s->tx != TXS_TX_IDLE && !s->tx_gone && !s->committing;
             waiting += s->current && !s->committing; /* a commit under way finishes */
             for (const txs_queued_t *q = s->head; q; q = q->next)
                 waiting++;

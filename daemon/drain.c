@@ -13,24 +13,15 @@ struct txs_drain {
     uint64_t ms;
 };
 
-/* Open transactions; but for those whose COMMIT is under way when !committing. */
-static long open_transactions(const txs_server_t *s, bool committing)
-{
-    long n = 0;
-    for (const txs_client_t *c = s->clients; c; c = c->next)
-        for (const txs_session_t *ss = c->sessions; ss; ss = ss->hh.next)
-            n += ss->tx != TXS_TX_IDLE && (committing || !ss->committing);
-    return n;
-}
-
 static void on_drain_timeout(uv_timer_t *t)
 {
     struct txs_drain *d = t->data;
     txs_server_t *s = d->server;
     char dur[32];
     txs_conf_format_duration(d->ms, dur, sizeof dur);
+    txs_server_counts_t n = txs_server_count(s); /* a COMMIT under way finishes */
     txs_log_warn("drain_timeout (%s) passed: rolling back %ld open transactions of %d clients", dur,
-                 open_transactions(s, false), s->nactive);
+                 n.open_tx - n.committing, s->nactive);
     txs_server_shutdown(s, "drain_timeout"); /* closes this timer (txs_server_drain_stop) */
 }
 
@@ -51,7 +42,7 @@ void txs_server_drain(txs_server_t *s)
     txs_conf_format_duration(ms, dur, sizeof dur);
     txs_log_info("draining: not accepting new clients; %d clients, %ld open transactions; up "
                  "to drain_timeout (%s)",
-                 s->nactive, open_transactions(s, true), dur);
+                 s->nactive, txs_server_count(s).open_tx, dur);
     if (s->nclients == 0) {
         txs_server_drain_idle(s);
         return;

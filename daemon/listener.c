@@ -30,29 +30,38 @@ static void on_unix_connection(uv_stream_t *l, int status)
     txs_client_accept(s, l, true);
 }
 
+int txs_listen_tcp(uv_tcp_t *tcp, const char *key, const char *host, int port, int backlog,
+                   uv_connection_cb on_connection)
+{
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (rc < 0)
+        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+    if (rc < 0) {
+        txs_log_error("%s: \"%s\" is not an IP address", key, host);
+        return TXS_ECONFIG;
+    }
+    rc = uv_tcp_bind(tcp, (struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)tcp, backlog, on_connection);
+    if (rc < 0) {
+        txs_log_error("%s on %s:%d: %s", key, host, port, uv_strerror(rc));
+        return TXS_EIO;
+    }
+    return TXS_OK;
+}
+
 static int listen_tcp(txs_server_t *s)
 {
     const txs_conf_t *conf = s->conf;
-    struct sockaddr_storage addr;
-    int rc = uv_ip4_addr(conf->listen_host, conf->listen_port, (struct sockaddr_in *)&addr);
-    if (rc < 0)
-        rc = uv_ip6_addr(conf->listen_host, conf->listen_port, (struct sockaddr_in6 *)&addr);
-    if (rc < 0) {
-        txs_log_error("listen: \"%s\" is not an IP address", conf->listen_host);
-        return TXS_ECONFIG;
-    }
     uv_tcp_init(s->loop, &s->tcp);
     s->tcp.data = s;
     s->tcp_open = true;
-    rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->tcp, BACKLOG, on_tcp_connection);
-    if (rc < 0) {
-        txs_log_error("listen on %s:%d: %s", conf->listen_host, conf->listen_port, uv_strerror(rc));
-        return TXS_EIO;
-    }
-    txs_log_info("listening on %s:%d", conf->listen_host, conf->listen_port);
-    return TXS_OK;
+    int rc = txs_listen_tcp(&s->tcp, "listen", conf->listen_host, conf->listen_port, BACKLOG,
+                            on_tcp_connection);
+    if (rc == TXS_OK)
+        txs_log_info("listening on %s:%d", conf->listen_host, conf->listen_port);
+    return rc;
 }
 
 static int listen_unix(txs_server_t *s)

@@ -89,23 +89,31 @@ txs_pool_t *txs_server_find_pool(txs_server_t *s, const char *name)
     return NULL;
 }
 
+txs_server_counts_t txs_server_count(const txs_server_t *s)
+{
+    txs_server_counts_t n = {0, 0, 0};
+    for (const txs_client_t *c = s->clients; c; c = c->next) {
+        n.sessions += c->nsessions;
+        for (const txs_session_t *ss = c->sessions; ss; ss = ss->hh.next) {
+            n.open_tx += ss->tx != TXS_TX_IDLE;
+            n.committing += ss->tx != TXS_TX_IDLE && ss->committing;
+        }
+    }
+    return n;
+}
+
 void txs_server_log_stats(txs_server_t *s)
 {
     for (int i = 0; i < s->npools; i++)
         txs_pool_log_stats(s->pools[i]);
     for (txs_retired_pool_t *r = s->retired; r; r = r->next)
         txs_pool_log_stats(r->pool); /* removed by a reload, still serving */
-    long sessions = 0, open_tx = 0;
-    for (txs_client_t *c = s->clients; c; c = c->next) {
-        sessions += c->nsessions;
-        for (txs_session_t *ss = c->sessions; ss; ss = ss->hh.next)
-            open_tx += ss->tx != TXS_TX_IDLE;
-    }
+    txs_server_counts_t n = txs_server_count(s);
     /* Asked for (SIGUSR1): written whatever log_level says. */
     txs_log_write(TXS_LOG_INFO,
                   "stats: clients=%d sessions=%ld transactions=%ld timeouts_client_login=%llu "
                   "timeouts_client_idle=%llu",
-                  s->nactive, sessions, open_tx, (unsigned long long)s->client_login_timeouts,
+                  s->nactive, n.sessions, n.open_tx, (unsigned long long)s->client_login_timeouts,
                   (unsigned long long)s->client_idle_timeouts);
 }
 

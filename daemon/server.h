@@ -75,7 +75,21 @@ void txs_server_client_gone(txs_server_t *s, txs_client_t *c);
 
 /* listener.c */
 int txs_listener_start(txs_server_t *s);
+/* Bind an initialised tcp handle to host:port (IPv4, or IPv6 without brackets) and listen.
+ * On failure logs why under the config key (`listen: "x" is not an IP address`,
+ * `admin_listen on 127.0.0.1:7433: address already in use`) and returns TXS_ECONFIG or
+ * TXS_EIO; the caller closes the handle. */
+int txs_listen_tcp(uv_tcp_t *tcp, const char *key, const char *host, int port, int backlog,
+                   uv_connection_cb on_connection);
 void txs_listener_stop(txs_server_t *s);
+/* Sessions and open transactions of every client (walked: /metrics, /stats, SIGUSR1 and
+ * the drain's log lines ask for them, not the hot path). */
+typedef struct txs_server_counts {
+    long sessions;
+    long open_tx;    /* sessions with a transaction open */
+    long committing; /* of those, the ones whose COMMIT is under way */
+} txs_server_counts_t;
+txs_server_counts_t txs_server_count(const txs_server_t *s);
 /* One log line per pool (txs_pool_log_stats), then the server's: clients, sessions, open
  * transactions and client timeouts. SIGUSR1 asks for it. */
 void txs_server_log_stats(txs_server_t *s);

@@ -3,8 +3,6 @@
 #include "clients/c/cli/stats.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,54 +26,6 @@ static int left_ms(long long deadline)
 {
     long long left = deadline - now_ms();
     return left < 0 ? 0 : (int)left;
-}
-
-/* A connected socket, or -1 with the reason in err. */
-static int connect_admin(const char *addr, long long deadline, char *err, size_t errlen)
-{
-    char host[256], port[16];
-    if (!txscope_split_address(addr, strrchr(TXS_CLI_DEFAULT_ADMIN, ':') + 1, host, sizeof host,
-                               port, sizeof port)) {
-        snprintf(err, errlen, "bad admin address \"%s\" (want host:port or [v6addr]:port)", addr);
-        return -1;
-    }
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "could not resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, e = 0;
-    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0) {
-            e = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        e = errno;
-        if (e == EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            int r = poll(&pfd, 1, left_ms(deadline));
-            socklen_t len = sizeof e;
-            if (r == 0)
-                e = ETIMEDOUT;
-            else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-                e = errno;
-        }
-        if (e != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        snprintf(err, errlen, "could not connect to the admin listener at %s: %s", addr,
-                 e == ETIMEDOUT ? "timed out" : strerror(e));
-    return fd;
 }
 
 /* Sends the request and reads the whole response (the daemon closes after it). Returns
@@ -142,7 +92,8 @@ int txs_cli_stats(const char *admin, bool json, int timeout_ms)
         admin = TXS_CLI_DEFAULT_ADMIN;
     char err[512];
     long long deadline = now_ms() + timeout_ms;
-    int fd = connect_admin(admin, deadline, err, sizeof err);
+    int fd = txscope_connect_tcp(admin, strrchr(TXS_CLI_DEFAULT_ADMIN, ':') + 1, timeout_ms, err,
+                                 sizeof err);
     size_t len = 0;
     char *resp = fd < 0 ? NULL : fetch(fd, admin, deadline, &len, err, sizeof err);
     if (fd >= 0)

@@ -197,10 +197,11 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
     return fd;
 }
 
-static int connect_tcp(const char *address, int timeout_ms, char *err, size_t errlen)
+int txscope_connect_tcp(const char *address, const char *default_port, int timeout_ms, char *err,
+                        size_t errlen)
 {
     char host[256], port[16];
-    if (!txscope_split_address(address, "7432", host, sizeof host, port, sizeof port)) {
+    if (!txscope_split_address(address, default_port, host, sizeof host, port, sizeof port)) {
         set_err(err, errlen, "bad address \"%s\" (want host:port, [v6addr]:port or /path)",
                 address);
         return -1;
@@ -234,7 +235,7 @@ txscope_conn_t *txscope_connect(const char *address, int timeout_ms, char *err, 
     if (address == NULL || *address == '\0')
         address = TXSCOPE_DEFAULT_ADDRESS;
     int fd = address[0] == '/' ? connect_unix(address, err, errlen)
-                               : connect_tcp(address, timeout_ms, err, errlen);
+                               : txscope_connect_tcp(address, "7432", timeout_ms, err, errlen);
     if (fd < 0)
         return NULL;
     txscope_conn_t *c = calloc(1, sizeof *c);

@@ -46,6 +46,12 @@ typedef struct txscope_conn txscope_conn_t;
  * TCP_NODELAY. On failure returns NULL and writes why into err (if err is not NULL). */
 txscope_conn_t *txscope_connect(const char *address, int timeout_ms, char *err, size_t errlen);
 
+/* A TCP connection to address ("host:port", "[v6addr]:port", or "host" with default_port),
+ * as txscope_connect makes it: every resolved address tried within timeout_ms, TCP_NODELAY,
+ * the socket left non-blocking. Returns the fd, or -1 with why in err. */
+int txscope_connect_tcp(const char *address, const char *default_port, int timeout_ms, char *err,
+                        size_t errlen);
+
 /* Splits "host:port", "[v6addr]:port" or "host" (then default_port) into host and port;
  * false when it cannot be parsed (or does not fit). */
 bool txscope_split_address(const char *address, const char *default_port, char *host,
